@@ -7,7 +7,10 @@
 //! * [`adapters`]: DynamoDB store, SNS alerts and EMF metrics: the only code that talks
 //!   to AWS.
 
+pub mod adapters;
+pub mod config;
 pub mod domain;
+pub mod http;
 
 pub use domain::assess::{assess, Action, Assessment};
 pub use domain::contract::Contract;

@@ -1,1 +1,311 @@
+//! The ingest function: leads and buying signals in over HTTP, scored against the MQL
+//! contract and stored.
+//!
+//! * `POST /leads`: a JSON body, or a plain HTML form (`application/x-www-form-urlencoded`)
+//! * `POST /leads/{id}/signals`: more signals for a known lead
+//! * `GET /leads/{id}`: state, assessment, packet and history (read-only; behind the
+//!   JWT authorizer in the template because it returns personal data)
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch::domain::lead::{
+    lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile, Signal,
+};
+use leadwatch::domain::lifecycle::Status;
+use leadwatch::domain::state::LeadState;
+use leadwatch::http::{
+    body_bytes, content_type, header_str, json_response, match_path, request_hash,
+    verify_signature, ApiError,
+};
+use leadwatch::Contract;
+
+/// Everything a request needs, built once per cold start.
+pub struct IngestApp {
+    pub store: Store,
+    pub contract: Arc<Contract>,
+    /// When set, every POST must carry a valid HMAC signature.
+    pub webhook_secret: Option<Vec<u8>>,
+}
+
+pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let result = if req.method() == Method::POST && match_path("/leads", &path).is_some() {
+        post_lead(app, &req, now).await
+    } else if let Some(id) = match_path("/leads/{id}/signals", &path).map(|p| p[0].to_string()) {
+        if req.method() == Method::POST {
+            post_signals(app, &req, &id, now).await
+        } else {
+            Err(method_not_allowed())
+        }
+    } else if let Some(id) = match_path("/leads/{id}", &path).map(|p| p[0].to_string()) {
+        if req.method() == Method::GET {
+            get_lead(app, &id).await
+        } else {
+            Err(method_not_allowed())
+        }
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_route",
+            format!("no route for {} {path}", req.method()),
+        ))
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this path",
+    )
+}
+
+/// The response for a stored lead: what the form's sender (or its marketing tool) needs.
+pub fn lead_summary(state: &LeadState, created: bool) -> Value {
+    let a = state.assessment.as_ref();
+    json!({
+        "lead_id": state.lead_id,
+        "created": created,
+        "status": state.status,
+        "contract_version": state.contract_version,
+        "fit": a.map(|a| a.fit.points),
+        "intent": a.map(|a| a.intent.points),
+        "readiness": a.map(|a| a.readiness.points),
+        "total": a.map(|a| a.total),
+        "fit_tier": a.map(|a| a.fit_tier),
+        "intent_tier": a.map(|a| a.intent_tier),
+        "action": a.map(|a| a.action),
+        "fast_lane": a.map(|a| a.fast_lane),
+        "route": a.and_then(|a| a.route.clone()),
+        "team": state.team,
+        "mql_reason": a.map(|a| a.mql_reason.clone()),
+        "reasons": a.map(|a| a.reasons.clone()),
+        "failed_gates": a.map(|a| a.failed_gates.clone()),
+        "sla_due_at": if state.status == Status::Mql { state.sla.as_ref().map(|s| s.due_at) } else { None },
+    })
+}
+
+fn check_signature(
+    app: &IngestApp,
+    req: &Request,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match &app.webhook_secret {
+        Some(secret) => verify_signature(secret, req.headers(), body, now),
+        None => Ok(()),
+    }
+}
+
+/// The client's idempotency key: the `Idempotency-Key` header, else the body's
+/// `submission_id`. Scoped by route so that keys of different routes never collide.
+fn idempotency_key(
+    req: &Request,
+    scope: &str,
+    submission_id: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let key = header_str(req.headers(), "idempotency-key").or(submission_id);
+    match key.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(k) if k.len() > 128 || k.chars().any(|c| c.is_control()) => {
+            Err(ApiError::invalid(vec![
+                leadwatch::domain::lead::FieldError::new(
+                    "Idempotency-Key",
+                    "must be at most 128 printable characters",
+                ),
+            ]))
+        }
+        Some(k) => Ok(Some(format!("{scope}:{k}"))),
+    }
+}
+
+/// A retried request gets the first response again; the same key on a different
+/// request is a client bug, reported as 409.
+async fn replay(store: &Store, key: &str, hash: &str) -> Result<Option<Response<Body>>, ApiError> {
+    let Some(stored) = store.stored_response(key).await? else {
+        return Ok(None);
+    };
+    if stored.request_hash != hash {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
+    let mut response = json_response(status, &body);
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        lambda_http::http::HeaderValue::from_static("true"),
+    );
+    Ok(Some(response))
+}
+
+async fn post_lead(
+    app: &IngestApp,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let body = body_bytes(req)?;
+    check_signature(app, req, body, now)?;
+    let submission = match content_type(req.headers()).as_str() {
+        "application/x-www-form-urlencoded" => parse_lead_form(body, &app.contract, now),
+        "application/json" | "" => parse_lead_json(body, &app.contract, now),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Type {other} is not accepted; send application/json or application/x-www-form-urlencoded"),
+            ))
+        }
+    }
+    .map_err(ApiError::invalid)?;
+    if submission.honeypot_filled {
+        // Bots get the same polite answer as people, and nothing is stored.
+        tracing::info!("honeypot field filled; submission dropped");
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "status": "accepted" }),
+        ));
+    }
+    let lead_id = lead_id_for(&submission.profile.email);
+    let key = idempotency_key(req, "leads", submission.submission_id.as_deref())?;
+    let hash = request_hash("POST", "/leads", body);
+    write_signals(
+        app,
+        &lead_id,
+        Some(&submission.profile),
+        &submission.signals,
+        key,
+        hash,
+        now,
+        true,
+    )
+    .await
+}
+
+async fn post_signals(
+    app: &IngestApp,
+    req: &Request,
+    lead_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let body = body_bytes(req)?;
+    check_signature(app, req, body, now)?;
+    let batch = parse_signal_batch(body, &app.contract, now).map_err(ApiError::invalid)?;
+    let key = idempotency_key(
+        req,
+        &format!("signals:{lead_id}"),
+        batch.submission_id.as_deref(),
+    )?;
+    let hash = request_hash("POST", "/leads/{id}/signals", body);
+    write_signals(app, lead_id, None, &batch.signals, key, hash, now, false).await
+}
+
+/// Apply a submission to the lead (creating it if `may_create`), with optimistic
+/// retries inside the store, and remember the response under the idempotency key in
+/// the same transaction.
+#[allow(clippy::too_many_arguments)]
+async fn write_signals(
+    app: &IngestApp,
+    lead_id: &str,
+    profile: Option<&LeadProfile>,
+    signals: &[Signal],
+    key: Option<String>,
+    hash: String,
+    now: DateTime<Utc>,
+    may_create: bool,
+) -> Result<Response<Body>, ApiError> {
+    if let Some(k) = &key {
+        if let Some(response) = replay(&app.store, k, &hash).await? {
+            return Ok(response);
+        }
+    }
+    let contract = &app.contract;
+    let result = app
+        .store
+        .update_lead(lead_id, |current| {
+            let created = current.is_none();
+            let mut state = match (current, profile) {
+                (Some(s), _) => s,
+                (None, Some(p)) if may_create => LeadState::new(p.clone(), contract, now),
+                _ => return Err(ApiError::not_found("lead")),
+            };
+            let events = state.ingest(if created { None } else { profile }, signals, contract, now);
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            // The response shows the version this write will create.
+            let mut preview = state.clone();
+            preview.version += 1;
+            let body = lead_summary(&preview, created);
+            let idempotency = key.as_ref().map(|k| {
+                let stored = StoredResponse {
+                    request_hash: hash.clone(),
+                    status: status.as_u16(),
+                    body: body.to_string(),
+                };
+                (k.clone(), stored, now)
+            });
+            Ok(Some(Change {
+                state,
+                events,
+                metrics: Vec::new(),
+                idempotency,
+                output: (status, body),
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(Saved::Written {
+            state,
+            output: (status, body),
+            consumed,
+        })) => {
+            tracing::info!(
+                lead_id = %state.lead_id,
+                status = %state.status,
+                version = state.version,
+                write_units = consumed.write_units,
+                "lead stored"
+            );
+            Ok(json_response(status, &body))
+        }
+        Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
+        Ok(Err(api)) => Err(api),
+        Err(StoreError::DuplicateRequest) => match key {
+            // A concurrent twin with the same key won the race: answer as it did.
+            Some(k) => replay(&app.store, &k, &hash)
+                .await?
+                .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
+            None => Err(StoreError::DuplicateRequest.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn get_lead(app: &IngestApp, lead_id: &str) -> Result<Response<Body>, ApiError> {
+    let state = app
+        .store
+        .get_lead(lead_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("lead"))?;
+    let history = app.store.history(lead_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "lead": state,
+            "history": history,
+        }),
+    ))
+}

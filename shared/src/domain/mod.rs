@@ -9,4 +9,5 @@ pub mod lead;
 pub mod lifecycle;
 pub mod packet;
 pub mod sla;
+pub mod state;
 pub mod text;

@@ -1,0 +1,715 @@
+//! The DynamoDB store. Every write is conditional: a lead's state item is written only
+//! if its `version` is still the one that was read, so two concurrent writers can never
+//! overwrite each other; the loser re-reads and re-applies (see [`Store::update_lead`]).
+//! A state change, its audit record, its metric counters and its idempotency record go
+//! in one transaction: they are all stored, or none is.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType as AwsKeyType, Projection as AwsProjection, ProjectionType, Put,
+    ReturnConsumedCapacity, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    Update,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::table::{self, KeyType, Projection};
+use crate::domain::state::{AuditEvent, LeadState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else wrote the lead since it was read.
+    #[error("the lead changed while this request was being processed")]
+    Conflict,
+    /// Another request with the same idempotency key was stored first.
+    #[error("a request with this idempotency key was already stored")]
+    DuplicateRequest,
+    #[error("DynamoDB: {0}")]
+    Aws(String),
+    #[error("stored item is unreadable: {0}")]
+    Corrupt(String),
+}
+
+fn aws<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Aws(DisplayErrorContext(e).to_string())
+}
+
+/// A stored response for an idempotency key: the first answer, replayed on retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// A counter to add to a monthly rollup item in the same transaction as a transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricIncrement {
+    pub month: String,
+    pub dimension: String,
+    pub counters: Vec<(String, i64)>,
+}
+
+/// Write capacity a save consumed, as DynamoDB reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Consumed {
+    pub write_units: f64,
+    pub read_units: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerRef {
+    pub lead_id: String,
+    pub timer_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+const STATE_SK: &str = "STATE";
+/// Idempotency records live for a day: long enough for any client retry policy.
+const IDEMPOTENCY_TTL_SECONDS: i64 = 86_400;
+/// Optimistic-lock retries before a write gives up with a conflict.
+const MAX_ATTEMPTS: u32 = 60;
+
+pub fn lead_pk(lead_id: &str) -> String {
+    format!("LEAD#{lead_id}")
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Client and table from the environment (`AWS_ENDPOINT_URL`, `LEADWATCH_TABLE`).
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_from_env().await;
+        let table = std::env::var("LEADWATCH_TABLE").unwrap_or_else(|_| "leadwatch".into());
+        Store::new(Client::new(&config), table)
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Create the table from [`table::table_definition`] (local stack and tests; in AWS
+    /// the SAM template creates it). Returns Ok if it already exists.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let def = table::table_definition();
+        let scalar = |t: KeyType| match t {
+            KeyType::S => ScalarAttributeType::S,
+            KeyType::N => ScalarAttributeType::N,
+        };
+        let key = |name: &str, kind: AwsKeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| StoreError::Aws(e.to_string()))
+        };
+        let mut attrs: Vec<(&str, KeyType)> = vec![def.hash, def.range];
+        for i in &def.indexes {
+            attrs.push(i.hash);
+            attrs.push(i.range);
+        }
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(def.hash.0, AwsKeyType::Hash)?)
+            .key_schema(key(def.range.0, AwsKeyType::Range)?);
+        for (name, ty) in attrs {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(scalar(ty))
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            );
+        }
+        for i in &def.indexes {
+            let projection = match &i.projection {
+                Projection::All => AwsProjection::builder().projection_type(ProjectionType::All),
+                Projection::KeysOnly => {
+                    AwsProjection::builder().projection_type(ProjectionType::KeysOnly)
+                }
+                Projection::Include(attrs) => attrs.iter().fold(
+                    AwsProjection::builder().projection_type(ProjectionType::Include),
+                    |b, a| b.non_key_attributes(*a),
+                ),
+            };
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(i.name)
+                    .key_schema(key(i.hash.0, AwsKeyType::Hash)?)
+                    .key_schema(key(i.range.0, AwsKeyType::Range)?)
+                    .projection(projection.build())
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            );
+        }
+        match request.send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(aws(e)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(def.ttl_attribute)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(aws)?;
+        Ok(())
+    }
+
+    pub async fn get_lead(&self, lead_id: &str) -> Result<Option<LeadState>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(lead_pk(lead_id)))
+            .key(table::SK, AttributeValue::S(STATE_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws)?;
+        out.item.map(state_from_item).transpose()
+    }
+
+    /// Read-modify-write with optimistic locking: load the lead, let `change` decide
+    /// (it may refuse with its own error), write conditionally, and on a version
+    /// conflict start again from a fresh read, so concurrent writers never lose updates.
+    pub async fn update_lead<F, T, E>(
+        &self,
+        lead_id: &str,
+        mut change: F,
+    ) -> Result<Result<Saved<T>, E>, StoreError>
+    where
+        F: FnMut(Option<LeadState>) -> Result<Option<Change<T>>, E>,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            let current = self.get_lead(lead_id).await?;
+            let expected = current.as_ref().map(|s| s.version);
+            let change = match change(current) {
+                Ok(Some(c)) => c,
+                Ok(None) => return Ok(Ok(Saved::Unchanged)),
+                Err(e) => return Ok(Err(e)),
+            };
+            match self
+                .save(
+                    change.state,
+                    expected,
+                    &change.events,
+                    &change.metrics,
+                    change.idempotency.as_ref(),
+                )
+                .await
+            {
+                Ok((state, consumed)) => {
+                    return Ok(Ok(Saved::Written {
+                        state: Box::new(state),
+                        output: change.output,
+                        consumed,
+                    }))
+                }
+                Err(StoreError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
+    /// with its audit record, metric counters and idempotency record, atomically.
+    pub async fn save(
+        &self,
+        mut state: LeadState,
+        expected_version: Option<u64>,
+        events: &[AuditEvent],
+        metrics: &[MetricIncrement],
+        idempotency: Option<&(String, StoredResponse, DateTime<Utc>)>,
+    ) -> Result<(LeadState, Consumed), StoreError> {
+        state.version = expected_version.map_or(1, |v| v + 1);
+        let item = state_item(&state)?;
+        let (condition, names, values) = match expected_version {
+            None => ("attribute_not_exists(pk)", None, None),
+            Some(v) => (
+                "#version = :expected",
+                Some(HashMap::from([(
+                    "#version".to_string(),
+                    "version".to_string(),
+                )])),
+                Some(HashMap::from([(
+                    ":expected".to_string(),
+                    AttributeValue::N(v.to_string()),
+                )])),
+            ),
+        };
+
+        if events.is_empty() && metrics.is_empty() && idempotency.is_none() {
+            // A lone state write (a watchdog claim) needs no transaction.
+            let out = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            return match out {
+                Ok(o) => Ok((state, consumed_of(o.consumed_capacity.as_slice()))),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(aws(e)),
+            };
+        }
+
+        let state_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().put(state_put).build()];
+        if !events.is_empty() {
+            let record = AuditRecord {
+                pk: lead_pk(&state.lead_id),
+                sk: format!("EVT#{:010}", state.version),
+                lead_id: state.lead_id.clone(),
+                version: state.version,
+                events: events.to_vec(),
+            };
+            let item =
+                serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(|e| StoreError::Aws(e.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
+        for m in metrics {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(metric_update(&self.table, m)?)
+                    .build(),
+            );
+        }
+        let idempotency_index = items.len();
+        if let Some((key, response, now)) = idempotency {
+            let mut item: HashMap<String, AttributeValue> =
+                serde_dynamo::to_item(response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            item.insert(table::PK.into(), AttributeValue::S(format!("IDEMP#{key}")));
+            item.insert(table::SK.into(), AttributeValue::S("IDEMP".into()));
+            item.insert(
+                table::TTL_ATTRIBUTE.into(),
+                AttributeValue::N((now.timestamp() + IDEMPOTENCY_TTL_SECONDS).to_string()),
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(|e| StoreError::Aws(e.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok((state, consumed_of(o.consumed_capacity()))),
+            Err(e) => {
+                let reasons: Vec<Option<String>> = e
+                    .as_service_error()
+                    .and_then(|s| match s {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+                            Some(t.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let failed = |i: usize| {
+                    reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+                };
+                if idempotency.is_some() && failed(idempotency_index) {
+                    Err(StoreError::DuplicateRequest)
+                } else if (0..idempotency_index).any(failed)
+                    || reasons
+                        .iter()
+                        .any(|r| r.as_deref() == Some("TransactionConflict"))
+                {
+                    // The state's version, or the audit record of that version, was
+                    // written by someone else first: either way, a lost race.
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(aws(e))
+                }
+            }
+        }
+    }
+
+    /// The first response stored under an idempotency key, if any.
+    pub async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(format!("IDEMP#{key}")))
+            .key(table::SK, AttributeValue::S("IDEMP".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws)?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// A lead's audit history, oldest first.
+    pub async fn history(&self, lead_id: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+                .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead_id)))
+                .expression_attribute_values(":evt", AttributeValue::S("EVT#".into()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(aws)?;
+            for item in out.items.unwrap_or_default() {
+                let record: AuditRecord = serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                events.extend(record.events);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
+
+    /// Leads whose timer in `shard` is due at `now`, read from the sparse timer index.
+    /// Returns the read capacity consumed too, so the watchdog can report its cost.
+    pub async fn due_timers(
+        &self,
+        shard: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<TimerRef>, f64), StoreError> {
+        let mut due = Vec::new();
+        let mut read_units = 0.0;
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::TIMERS_INDEX)
+                .key_condition_expression("#shard = :shard AND #at <= :now")
+                .expression_attribute_names("#shard", table::TIMER_SHARD)
+                .expression_attribute_names("#at", table::TIMER_AT)
+                .expression_attribute_values(":shard", AttributeValue::S(shard.into()))
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(aws)?;
+            read_units += out
+                .consumed_capacity
+                .as_ref()
+                .and_then(|c| c.capacity_units)
+                .unwrap_or(0.0);
+            for item in out.items.unwrap_or_default() {
+                let lead_id = match item.get(table::PK) {
+                    Some(AttributeValue::S(pk)) => pk.trim_start_matches("LEAD#").to_string(),
+                    _ => return Err(StoreError::Corrupt("timer index item without pk".into())),
+                };
+                let timer_at = match item.get(table::TIMER_AT) {
+                    Some(AttributeValue::N(n)) => n.parse().unwrap_or_default(),
+                    _ => 0,
+                };
+                due.push(TimerRef { lead_id, timer_at });
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok((due, read_units))
+    }
+
+    /// A team's open MQLs, oldest first, from the sparse team-queue index.
+    pub async fn team_queue(&self, team: &str) -> Result<Vec<LeadState>, StoreError> {
+        let mut leads = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::TEAM_QUEUE_INDEX)
+                .key_condition_expression("#team = :team")
+                .expression_attribute_names("#team", table::QUEUE_TEAM)
+                .expression_attribute_values(":team", AttributeValue::S(team.into()))
+                .scan_index_forward(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(aws)?;
+            for item in out.items.unwrap_or_default() {
+                leads.push(state_from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(leads)
+    }
+
+    /// The rollup items of one month (one query: no scan).
+    pub async fn month_metrics(
+        &self,
+        month: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("METRICS#{month}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(aws)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// Record that a one-off alert (not tied to a lead) was sent; false if it already was.
+    pub async fn mark_once(&self, alert_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(table::PK, AttributeValue::S(format!("ONCE#{alert_id}")))
+            .item(table::SK, AttributeValue::S("ONCE".into()))
+            .item("at", AttributeValue::S(now.to_rfc3339()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws(e)),
+        }
+    }
+
+    /// Undo [`Store::mark_once`] when the alert could not be published.
+    pub async fn unmark_once(&self, alert_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(format!("ONCE#{alert_id}")))
+            .key(table::SK, AttributeValue::S("ONCE".into()))
+            .send()
+            .await
+            .map_err(aws)?;
+        Ok(())
+    }
+}
+
+/// What a change function asks the store to write.
+pub struct Change<T> {
+    pub state: LeadState,
+    pub events: Vec<AuditEvent>,
+    pub metrics: Vec<MetricIncrement>,
+    pub idempotency: Option<(String, StoredResponse, DateTime<Utc>)>,
+    pub output: T,
+}
+
+pub enum Saved<T> {
+    Written {
+        state: Box<LeadState>,
+        output: T,
+        consumed: Consumed,
+    },
+    Unchanged,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AuditRecord {
+    pk: String,
+    sk: String,
+    lead_id: String,
+    version: u64,
+    events: Vec<AuditEvent>,
+}
+
+fn metric_update(table_name: &str, m: &MetricIncrement) -> Result<Update, StoreError> {
+    let mut expr = Vec::new();
+    let mut update = Update::builder()
+        .table_name(table_name)
+        .key(table::PK, AttributeValue::S(format!("METRICS#{}", m.month)))
+        .key(table::SK, AttributeValue::S(m.dimension.clone()));
+    for (i, (name, by)) in m.counters.iter().enumerate() {
+        expr.push(format!("#c{i} :v{i}"));
+        update = update
+            .expression_attribute_names(format!("#c{i}"), name)
+            .expression_attribute_values(format!(":v{i}"), AttributeValue::N(by.to_string()));
+    }
+    update
+        .update_expression(format!("ADD {}", expr.join(", ")))
+        .build()
+        .map_err(|e| StoreError::Aws(e.to_string()))
+}
+
+fn consumed_of(c: &[aws_sdk_dynamodb::types::ConsumedCapacity]) -> Consumed {
+    c.iter().fold(Consumed::default(), |acc, c| Consumed {
+        write_units: acc.write_units + c.write_capacity_units.or(c.capacity_units).unwrap_or(0.0),
+        read_units: acc.read_units + c.read_capacity_units.unwrap_or(0.0),
+    })
+}
+
+impl From<&aws_sdk_dynamodb::types::ConsumedCapacity> for Consumed {
+    fn from(c: &aws_sdk_dynamodb::types::ConsumedCapacity) -> Self {
+        consumed_of(std::slice::from_ref(c))
+    }
+}
+
+/// The state item: the serialised state plus the key and index attributes derived
+/// from it. Attributes of an index are written only when the lead belongs in it; that
+/// absence is what keeps both indexes sparse.
+fn state_item(state: &LeadState) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.insert(table::PK.into(), AttributeValue::S(lead_pk(&state.lead_id)));
+    item.insert(table::SK.into(), AttributeValue::S(STATE_SK.into()));
+    // The state's own `mql_at` is the queue index's sort key; `queue_team`, its
+    // partition key, is present only while the lead waits for sales.
+    if state.status == crate::domain::lifecycle::Status::Mql && state.mql_at.is_some() {
+        if let Some(team) = &state.team {
+            item.insert(table::QUEUE_TEAM.into(), AttributeValue::S(team.clone()));
+        }
+    }
+    if let Some((at, kind)) = state.next_timer() {
+        item.insert(
+            table::TIMER_SHARD.into(),
+            AttributeValue::S(table::timer_shard_of(&state.lead_id)),
+        );
+        item.insert(
+            table::TIMER_AT.into(),
+            AttributeValue::N(at.timestamp().to_string()),
+        );
+        item.insert(
+            table::TIMER_KIND.into(),
+            AttributeValue::S(kind.as_str().into()),
+        );
+    }
+    Ok(item)
+}
+
+fn state_from_item(mut item: HashMap<String, AttributeValue>) -> Result<LeadState, StoreError> {
+    for derived in [
+        table::PK,
+        table::SK,
+        table::TIMER_SHARD,
+        table::TIMER_AT,
+        table::TIMER_KIND,
+        table::QUEUE_TEAM,
+    ] {
+        item.remove(derived);
+    }
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+async fn backoff(attempt: u32) {
+    // Jitter without a random crate: the low bits of the clock are random enough to
+    // spread colliding writers apart.
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            % 20,
+    );
+    let base = 5u64 * u64::from(attempt.min(10) + 1);
+    tokio::time::sleep(StdDuration::from_millis(base + jitter)).await;
+}

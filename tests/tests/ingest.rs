@@ -1,0 +1,419 @@
+//! The ingest path end to end: HTTP request -> handler -> scoring -> DynamoDB (moto).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use lambda_http::http::{Request as HttpRequest, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+use leadwatch::adapters::store::Store;
+use leadwatch::domain::lead::lead_id_for;
+use leadwatch::domain::lifecycle::Status;
+use leadwatch::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch::{assess, Contract};
+use leadwatch_e2e::{moto, unique_name};
+use leadwatch_ingest::{handle, IngestApp};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
+}
+
+async fn app(secret: Option<&str>) -> IngestApp {
+    let config = moto().sdk_config().await;
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        unique_name("ingest"),
+    );
+    store.create_table().await.unwrap();
+    IngestApp {
+        store,
+        contract: Arc::new(Contract::default_contract().unwrap()),
+        webhook_secret: secret.map(|s| s.as_bytes().to_vec()),
+    }
+}
+
+fn request(method: &str, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Request {
+    HttpRequest::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(Body::Binary(body.into()))
+        .unwrap()
+}
+
+fn post_json(path: &str, body: &Value) -> Request {
+    request("POST", path, "application/json", body.to_string())
+}
+
+fn json_of(r: &Response<Body>) -> Value {
+    serde_json::from_slice(r.body().as_ref()).unwrap()
+}
+
+fn demo_lead(email: &str) -> Value {
+    json!({
+        "email": email, "first_name": "Dana", "last_name": "Lee", "title": "VP RevOps",
+        "company": "Northwind", "employees": 250, "industry": "SaaS", "country": "US",
+        "source": "website",
+        "signals": [{"type": "demo_request", "at": "2026-11-23T14:50:00Z", "question": true,
+                     "detail": "Do you integrate with Salesforce?"}]
+    })
+}
+
+#[tokio::test]
+async fn a_posted_lead_is_stored_with_its_assessment() {
+    let app = app(None).await;
+    let r = handle(
+        &app,
+        post_json("/leads", &demo_lead("Dana@Northwind.io")),
+        now(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
+    let body = json_of(&r);
+    let id = lead_id_for("dana@northwind.io");
+    assert_eq!(body["lead_id"], json!(id));
+    assert_eq!(body["status"], "mql");
+    assert_eq!(body["action"], "act_now");
+    assert_eq!(body["fast_lane"], true);
+    assert_eq!(body["route"]["team"], "ae-na");
+    assert_eq!(body["contract_version"], "2026.11.1");
+    // Fast lane SLA: 60 business minutes from 10:00 New York -> 11:00 = 16:00Z.
+    assert_eq!(body["sla_due_at"], "2026-11-23T16:00:00Z");
+
+    let stored = app.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Mql);
+    assert_eq!(stored.version, 1);
+    let a = stored.assessment.as_ref().unwrap();
+    assert_eq!(serde_json::to_value(a.total).unwrap(), body["total"]);
+    assert!(stored
+        .packet
+        .as_ref()
+        .unwrap()
+        .opener
+        .contains("Salesforce"));
+    let history = app.store.history(&id).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["signal", "promote"]);
+
+    // GET returns state, packet and history.
+    let get = HttpRequest::builder()
+        .method("GET")
+        .uri(format!("/leads/{id}"))
+        .body(Body::Empty)
+        .unwrap();
+    let r = handle(&app, get, now()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc = json_of(&r);
+    assert_eq!(doc["lead"]["status"], "mql");
+    assert_eq!(doc["history"].as_array().unwrap().len(), 2);
+    let missing = HttpRequest::builder()
+        .method("GET")
+        .uri("/leads/ld_nope")
+        .body(Body::Empty)
+        .unwrap();
+    assert_eq!(
+        handle(&app, missing, now()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_post_with_its_key_is_not_written_twice() {
+    let app = app(None).await;
+    let mut first = post_json("/leads", &demo_lead("kim@acme.io"));
+    first
+        .headers_mut()
+        .insert("idempotency-key", "form-123".parse().unwrap());
+    let r1 = handle(&app, first, now()).await;
+    assert_eq!(r1.status(), StatusCode::CREATED);
+    let mut again = post_json("/leads", &demo_lead("kim@acme.io"));
+    again
+        .headers_mut()
+        .insert("idempotency-key", "form-123".parse().unwrap());
+    let r2 = handle(&app, again, now() + Duration::seconds(3)).await;
+    assert_eq!(r2.status(), StatusCode::CREATED);
+    assert_eq!(json_of(&r1), json_of(&r2));
+    assert_eq!(r2.headers().get("idempotent-replayed").unwrap(), "true");
+    let id = lead_id_for("kim@acme.io");
+    let stored = app.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1, "no second write");
+    assert_eq!(stored.signals.len(), 1);
+    assert_eq!(app.store.history(&id).await.unwrap().len(), 2);
+
+    // The same key in the body (`submission_id`) works the same way...
+    let mut with_id = demo_lead("kim@acme.io");
+    with_id["submission_id"] = json!("sub-9");
+    with_id["signals"][0]["type"] = json!("pricing_page_visit");
+    let a = handle(&app, post_json("/leads", &with_id), now()).await;
+    let b = handle(&app, post_json("/leads", &with_id), now()).await;
+    assert_eq!(a.status(), StatusCode::OK);
+    assert_eq!(json_of(&a), json_of(&b));
+    assert_eq!(app.store.get_lead(&id).await.unwrap().unwrap().version, 2);
+    // ...and reusing a key for a different body is a 409, with nothing written.
+    let mut other = post_json("/leads", &demo_lead("someone@else.io"));
+    other
+        .headers_mut()
+        .insert("idempotency-key", "form-123".parse().unwrap());
+    let r = handle(&app, other, now()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(json_of(&r)["error"], "idempotency_key_reused");
+    assert!(app
+        .store
+        .get_lead(&lead_id_for("someone@else.io"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn two_forms_from_one_email_make_one_lead_with_both_signals() {
+    let app = app(None).await;
+    let form1 = "email=Lee%40Contoso.com&first_name=Lee&company=Contoso&title=Director+of+Sales+Operations&employees=400&industry=software&country=GB&source=webinar-form&signal=webinar_attended";
+    let form2 = "email=+lee%40contoso.com+&signal=pricing_page_visit&website_url=";
+    let ct = "application/x-www-form-urlencoded";
+    let r1 = handle(
+        &app,
+        request("POST", "/leads", ct, form1),
+        now() - Duration::hours(2),
+    )
+    .await;
+    assert_eq!(r1.status(), StatusCode::CREATED, "{:?}", r1.body());
+    let r2 = handle(&app, request("POST", "/leads", ct, form2), now()).await;
+    assert_eq!(r2.status(), StatusCode::OK, "{:?}", r2.body());
+    assert_eq!(json_of(&r2)["created"], false);
+    let stored = app
+        .store
+        .get_lead(&lead_id_for("lee@contoso.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let kinds: Vec<&str> = stored.signals.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["webinar_attended", "pricing_page_visit"]);
+    assert_eq!(
+        stored.profile.company.as_deref(),
+        Some("Contoso"),
+        "kept from the first form"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_signal_posts_all_count() {
+    let app = Arc::new(app(None).await);
+    let lead = json!({"email": "busy@fabrikam.io", "first_name": "Bo", "company": "Fabrikam",
+                      "title": "Head of Growth", "employees": 300, "industry": "fintech", "country": "US"});
+    let r = handle(&app, post_json("/leads", &lead), now()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = lead_id_for("busy@fabrikam.io");
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let app = Arc::clone(&app);
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"signals": [{"type": "email_click", "at": format!("2026-11-23T14:{:02}:00Z", i),
+                                            "detail": format!("click {i}")}]});
+            handle(&app, post_json(&format!("/leads/{id}/signals"), &body), now()).await.status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let stored = app.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.signals.len(),
+        50,
+        "every concurrent post was recorded"
+    );
+    assert_eq!(stored.version, 51);
+    let history = app.store.history(&id).await.unwrap();
+    assert_eq!(history.iter().filter(|e| e.kind == "signal").count(), 50);
+    // The stored score agrees with all fifty signals.
+    let contract = Contract::default_contract().unwrap();
+    let recomputed = assess(&stored.profile, &stored.signals, &contract, now());
+    assert_eq!(stored.assessment.as_ref().unwrap(), &recomputed);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_naming_the_field_and_writes_nothing() {
+    let app = app(None).await;
+    let existing = handle(&app, post_json("/leads", &demo_lead("keep@acme.io")), now()).await;
+    assert_eq!(existing.status(), StatusCode::CREATED);
+    let keep_id = lead_id_for("keep@acme.io");
+
+    let long = "x".repeat(201);
+    let cases: Vec<(Request, StatusCode, &str)> = vec![
+        (
+            request("POST", "/leads", "application/json", "{\"email\": "),
+            StatusCode::BAD_REQUEST,
+            "body",
+        ),
+        (
+            request(
+                "POST",
+                "/leads",
+                "application/json",
+                b"{\"email\":\"\xff@x.io\"}".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "body",
+        ),
+        (
+            post_json("/leads", &json!({"email": "a@b.io", "employees": "lots"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "employees",
+        ),
+        (
+            post_json("/leads", &json!({"title": "CTO"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            post_json("/leads", &json!({"email": "not-an-email"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            post_json("/leads", &json!({"email": "a@b.io", "company": long})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "company",
+        ),
+        (
+            post_json(
+                "/leads",
+                &json!({"email": "a@b.io", "signals": [{"type": "telepathy"}]}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signals[0].type",
+        ),
+        (
+            post_json(
+                "/leads",
+                &json!({"email": "a@b.io", "signals": [{"type": "demo_request", "at": "2027-06-01T00:00:00Z"}]}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signals[0].at",
+        ),
+        (
+            request(
+                "POST",
+                "/leads",
+                "application/json",
+                format!(
+                    "{{\"email\":\"a@b.io\",\"pad\":\"{}\"}}",
+                    "x".repeat(70_000)
+                ),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body",
+        ),
+        (
+            post_json(
+                &format!("/leads/{keep_id}/signals"),
+                &json!({"signals": [{"type": "demo_request", "at": "yesterday"}]}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signals[0].at",
+        ),
+        (
+            post_json(
+                &format!("/leads/{keep_id}/signals"),
+                &json!({"signals": "many"}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signals",
+        ),
+    ];
+    for (req, status, field) in cases {
+        let r = handle(&app, req, now()).await;
+        assert_eq!(r.status(), status, "{field}: {:?}", r.body());
+        let body = json_of(&r);
+        let named = body["fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["field"] == field))
+            || body["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(field));
+        assert!(named, "{field} not named in {body}");
+    }
+    let xml = request("POST", "/leads", "application/xml", "<lead/>");
+    assert_eq!(
+        handle(&app, xml, now()).await.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert!(app
+        .store
+        .get_lead(&lead_id_for("a@b.io"))
+        .await
+        .unwrap()
+        .is_none());
+    let kept = app.store.get_lead(&keep_id).await.unwrap().unwrap();
+    assert_eq!(kept.version, 1, "the existing lead is untouched");
+    // Signals for an unknown lead: 404, nothing created.
+    let r = handle(
+        &app,
+        post_json(
+            "/leads/ld_unknown/signals",
+            &json!({"signals": [{"type": "blog_view"}]}),
+        ),
+        now(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(app.store.get_lead("ld_unknown").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn honeypot_submissions_are_accepted_and_dropped() {
+    let app = app(None).await;
+    let body = "email=bot%40spam.io&website_url=http%3A%2F%2Fbuy-now.example&signal=demo_request";
+    let r = handle(
+        &app,
+        request("POST", "/leads", "application/x-www-form-urlencoded", body),
+        now(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert!(app
+        .store
+        .get_lead(&lead_id_for("bot@spam.io"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_required_when_configured() {
+    let app = app(Some("whsec_test")).await;
+    let body = demo_lead("signed@acme.io").to_string();
+    let signed = |ts: i64, payload: &str| {
+        let mut r = request("POST", "/leads", "application/json", payload.to_string());
+        let sig = hex::encode(sign(b"whsec_test", ts, body.as_bytes()));
+        r.headers_mut()
+            .insert(TIMESTAMP_HEADER, ts.to_string().parse().unwrap());
+        r.headers_mut()
+            .insert(SIGNATURE_HEADER, format!("sha256={sig}").parse().unwrap());
+        r
+    };
+    let t = now().timestamp();
+    let tampered = body.replace("Northwind", "Southwind");
+    for (req, label) in [
+        (signed(t, &tampered), "tampered"),
+        (signed(t - 301, &body), "stale"),
+        (
+            request("POST", "/leads", "application/json", body.clone()),
+            "missing",
+        ),
+    ] {
+        let r = handle(&app, req, now()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{label}");
+        assert_eq!(json_of(&r)["error"], "bad_signature");
+    }
+    assert!(app
+        .store
+        .get_lead(&lead_id_for("signed@acme.io"))
+        .await
+        .unwrap()
+        .is_none());
+    let ok = handle(&app, signed(t - 60, &body), now()).await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+}
