@@ -237,7 +237,7 @@ pub fn assess_with(
         let Some(kind) = contract.signal_type(kind_name) else {
             continue;
         };
-        items.sort_by(|a, b| b.0.at.cmp(&a.0.at));
+        items.sort_by_key(|item| std::cmp::Reverse(item.0.at));
         let mut type_left = kind.cap.map_or(f64::INFINITY, f64::from);
         for (signal, decayed) in items {
             let mut given = decayed.min(type_left);
@@ -274,7 +274,7 @@ pub fn assess_with(
                     .collect();
                 !of_pillar.is_empty() && of_pillar.iter().all(|k| **k == only.as_str())
             }
-            (None, Some(present)) => live_kinds.iter().any(|k| *k == present.as_str()),
+            (None, Some(present)) => live_kinds.contains(&present.as_str()),
             (None, None) => false,
         };
         if applies {
@@ -589,7 +589,9 @@ fn explain(
         return parts.join("; ");
     }
     // Group behavioural evidence by type; strongest first.
-    let mut groups: Vec<(&str, f64, usize, DateTime<Utc>, Option<&str>)> = Vec::new();
+    // (label, points, count, latest, latest detail) per signal label.
+    type Group<'a> = (&'a str, f64, usize, DateTime<Utc>, Option<&'a str>);
+    let mut groups: Vec<Group> = Vec::new();
     for r in reasons.iter().filter(|r| r.at.is_some() && r.points > 0.0) {
         let at = r.at.unwrap_or(now);
         if let Some(g) = groups.iter_mut().find(|g| g.0 == r.label) {

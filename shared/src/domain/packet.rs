@@ -102,7 +102,7 @@ pub fn build_packet(
     if evidence.is_empty() {
         return Err(MissingField { field: "evidence" });
     }
-    evidence.sort_by(|a, b| b.at.cmp(&a.at));
+    evidence.sort_by_key(|e| std::cmp::Reverse(e.at));
 
     let strongest = assessment.strongest_intent();
     let strongest_type = strongest.and_then(|r| contract.signal_type(&r.source));
