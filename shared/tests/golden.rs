@@ -31,7 +31,6 @@ fn signal(kind: &str, at: &str) -> Signal {
 fn score(lead: &LeadProfile, signals: &[Signal]) -> (Assessment, String) {
     let a = assess(lead, signals, &contract(), now());
     let text = render(&a);
-    println!("{text}");
     (a, text)
 }
 
@@ -76,7 +75,21 @@ fn vp_signals() -> Vec<Signal> {
 #[test]
 fn vp_revops_demo_request_is_fast_lane() {
     let (a, text) = score(&vp_revops("US"), &vp_signals());
-    let expected = r#""#;
+    let expected = r#"Decision:  ACT NOW (MQL, fast lane)
+Route:     ae-na (rule "fast lane NA"), SLA policy fast_lane
+Gates:     passed
+Fit:        50.0 / 50  (tier 1)
+Intent:     30.0 / 30  (high)
+Readiness:   0.0 / 20
+Total:      80.0
+Why:       VP Revenue Operations at a 420-person SaaS company; demo request today (Do you integrate with Salesforce and HubSpot?); pricing page yesterday
+Reasons:
+   +20.00 fit       200-2000 employees
+   +15.00 fit       industry SaaS
+   +20.00 fit       economic buyer (VP Revenue Operations)
+   +29.66 intent    demo request  2026-11-23 13:00  "Do you integrate with Salesforce and HubSpot?"
+   +13.67 intent    pricing page  2026-11-22 16:30
+Contract:  2026.11.1 at 2026-11-23T15:00:00Z"#;
     assert_eq!(text, expected, "\n--- actual ---\n{text}\n");
     assert_eq!(a.action, Action::ActNow);
     assert!(a.fast_lane);
@@ -130,7 +143,22 @@ fn student_with_forty_blog_views_is_disqualified() {
         signals.push(signal("email_open", &at));
     }
     let (a, text) = score(&student(), &signals);
-    let expected = r#""#;
+    let expected = r#"Decision:  DISQUALIFY
+Gate:      FAILED student (stanford.edu is a student email domain)
+Gate:      FAILED persona (title "Graduate Student" matches "student")
+Fit:         0.0 / 50  (tier 3)
+Intent:      6.0 / 30  (low)
+Readiness:   0.0 / 20
+Total:       6.0
+Why:       Graduate Student at Stanford University; disqualified by gate student, persona
+Reasons:
+    +1.00 intent    blog view  2026-11-23 15:00
+    +0.98 intent    blog view  2026-11-23 09:00
+    +0.95 intent    blog view  2026-11-23 03:00
+    +0.07 intent    blog view  2026-11-22 21:00
+    +1.95 intent    email click  2026-11-23 09:00
+    +1.05 intent    email click  2026-11-22 09:00
+Contract:  2026.11.1 at 2026-11-23T15:00:00Z"#;
     assert_eq!(text, expected, "\n--- actual ---\n{text}\n");
     assert_eq!(a.action, Action::Disqualify);
     assert!(!a.fast_lane);
@@ -190,7 +218,20 @@ fn vendor_is_disqualified() {
         },
     ];
     let (a, text) = score(&lead, &signals);
-    let expected = r#""#;
+    let expected = r#"Decision:  DISQUALIFY
+Gate:      FAILED vendor (outreachly.example is a known vendor)
+Gate:      FAILED disqualifying_signal (sent vendor outreach)
+Fit:        25.0 / 50  (tier 2)
+Intent:      0.0 / 30  (low)
+Readiness:   0.0 / 20
+Total:      25.0
+Why:       Partnerships Manager at Outreachly (60 people); disqualified by gate vendor, disqualifying_signal
+Reasons:
+   +15.00 fit       50-199 employees
+   +10.00 fit       user (Partnerships Manager)
+   +19.38 intent    email reply  2026-11-23 10:40  "Who owns outbound on your side?"
+   -30.00 intent    pitched us their own services
+Contract:  2026.11.1 at 2026-11-23T15:00:00Z"#;
     assert_eq!(text, expected, "\n--- actual ---\n{text}\n");
     assert_eq!(a.action, Action::Disqualify);
     assert_eq!(gate_names(&a), ["vendor", "disqualifying_signal"]);
@@ -240,7 +281,22 @@ fn webinar_attendee_is_nurtured() {
         signal("email_open", "2026-11-20T15:00:00Z"),
     ];
     let (a, text) = score(&lead, &signals);
-    let expected = r#""#;
+    let expected = r#"Decision:  NURTURE
+Route:     sdr-na (rule "NA")
+Gates:     passed
+Fit:        25.0 / 50  (tier 2)
+Intent:      3.7 / 30  (low)
+Readiness:   0.0 / 20
+Total:      28.7
+Why:       Marketing Manager at a 120-person Logistics company; webinar 10 days ago (SLA playbooks for SDR teams); email open 3 days ago
+Reasons:
+   +15.00 fit       50-199 employees
+   +10.00 fit       user (Marketing Manager)
+    +0.74 intent    email open  2026-11-20 15:00
+    +3.00 intent    webinar  2026-11-13 15:00  "SLA playbooks for SDR teams"
+Not counted:
+  webinar_attended 2026-10-19: 35 days old, outside its 21-day recency window
+Contract:  2026.11.1 at 2026-11-23T15:00:00Z"#;
     assert_eq!(text, expected, "\n--- actual ---\n{text}\n");
     // Fit: 15 (50-199 employees) + 10 (user persona, "manager"); logistics scores 0.
     assert_eq!(a.fit.points, 25.0);
@@ -305,7 +361,22 @@ fn director_with_pricing_visits_and_linkedin_reply_is_an_mql() {
     let mut signals = pricing_visits();
     signals.push(linkedin_reply());
     let (a, text) = score(&director(), &signals);
-    let expected = r#""#;
+    let expected = r#"Decision:  ACT NOW (MQL)
+Route:     sdr-emea (rule "EMEA"), SLA policy tier1
+Gates:     passed
+Fit:        40.0 / 50  (tier 1)
+Intent:     23.4 / 30  (high)
+Readiness:   0.0 / 20
+Total:      63.4
+Why:       Director of Sales Operations at a 120-person Fintech company; pricing page twice 2 days ago; LinkedIn reply yesterday (Thanks, forwarding this to our CRO)
+Reasons:
+   +15.00 fit       50-199 employees
+   +10.00 fit       industry Fintech
+   +15.00 fit       champion (Director of Sales Operations)
+    +8.41 intent    LinkedIn reply  2026-11-22 15:00  "Thanks, forwarding this to our CRO"
+   +12.31 intent    pricing page  2026-11-21 15:00
+    +2.69 intent    pricing page  2026-11-19 15:00
+Contract:  2026.11.1 at 2026-11-23T15:00:00Z"#;
     assert_eq!(text, expected, "\n--- actual ---\n{text}\n");
     // Fit: 15 (50-199 employees) + 10 (fintech) + 15 (champion, "director") = 40, tier 1.
     assert_eq!(a.fit.points, 40.0);

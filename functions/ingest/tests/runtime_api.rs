@@ -220,10 +220,14 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
     let logs = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
 
-    let api = api.lock().unwrap();
-    assert!(api.errors.is_empty(), "invocation errors: {:?}", api.errors);
+    // Take what the runtime collected before awaiting anything else.
+    let (errors, responses) = {
+        let api = api.lock().unwrap();
+        (api.errors.clone(), api.responses.clone())
+    };
+    assert!(errors.is_empty(), "invocation errors: {errors:?}");
     let by_id = |id: &str| {
-        api.responses
+        responses
             .iter()
             .find(|(r, _)| r == id)
             .map(|(_, v)| v.clone())
