@@ -1,85 +1,167 @@
 #!/usr/bin/env bash
-# The local AWS stack: moto in server mode, in a project-local virtualenv.
-#   scripts/stack.sh venv     create .venv and install scripts/requirements.txt (once)
-#   scripts/stack.sh start    start moto on a free loopback port; prints env lines to eval
-#   scripts/stack.sh env      print the env lines of the running stack
-#   scripts/stack.sh stop     stop it (by its recorded PID)
+# The local AWS stack: moto in server mode, run from a project-local virtualenv.
+#
+#   scripts/stack.sh venv              create .venv and install scripts/requirements*.txt
+#                                      (again only when those files change)
+#   eval "$(scripts/stack.sh start)"   start moto on a free loopback port, or reuse the one
+#                                      running, and export AWS_ENDPOINT_URL, dummy
+#                                      credentials and the region for the AWS SDKs and CLI
+#   scripts/stack.sh env               print those export lines for the running stack
+#   scripts/stack.sh status            say whether it runs (exit 0) or not (exit 1)
+#   scripts/stack.sh stop              stop it; nothing to do if it is not running
+#
+# All it makes lives under the repo root, in .venv/ and .stack/ (both gitignored).
+# Messages go to stderr, so that stdout of `start` and `env` is only the lines to eval.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
 STATE="$ROOT/.stack"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-python3}" # the interpreter that creates the venv
+
+log() { echo "stack.sh: $*" >&2; }
 
 venv() {
-  local stamp="$VENV/.requirements.sha256" want files
-  # requirements.txt for moto; requirements-*.txt for other tools (infra checks).
-  shopt -s nullglob
-  files=("$ROOT"/scripts/requirements*.txt)
-  shopt -u nullglob
-  want="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
-  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return 0
-  fi
-  [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
-  local f
-  for f in "${files[@]}"; do
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$f" >&2
-  done
-  echo "$want" > "$stamp"
+  mkdir -p "$STATE"
+  # Test binaries and shells may ask at the same moment: one installs, the others wait
+  # for it. The subshell scopes the lock's fd, so moto (started later) never inherits it.
+  (
+    if command -v flock >/dev/null; then flock 9; fi
+    install_if_changed
+  ) 9>"$STATE/venv.lock"
 }
 
+install_if_changed() {
+  local files=("$ROOT"/scripts/requirements*.txt) stamp="$VENV/.requirements.sha256" want
+  want="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
+  # The stamp is written only after a full install, so an interrupted one is redone.
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && "$PY" -c '' 2>/dev/null; then
+    return 0
+  fi
+  # A venv whose interpreter no longer runs (its base Python went away) is made anew.
+  "$PY" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$VENV" >&2
+  log "installing ${files[*]#"$ROOT/"} into .venv (about a minute the first time)"
+  local args=() f
+  for f in "${files[@]}"; do args+=(-r "$f"); done
+  "$PY" -m pip install --quiet --disable-pip-version-check "${args[@]}" >&2
+  echo "$want" >"$stamp"
+}
+
+# Is PID a live moto server? Checked by its command line, so a stale pid file whose
+# number now belongs to another process is never acted on.
+is_moto() {
+  [[ "$1" =~ ^[0-9]+$ ]] && ps -p "$1" -o args= 2>/dev/null | grep -q moto_server
+}
+
+# The recorded PID, if that process is still a moto server (and its endpoint is known).
+moto_pid() {
+  local pid
+  [[ -f "$STATE/endpoint" ]] && pid="$(cat "$STATE/moto.pid" 2>/dev/null)" && is_moto "$pid" && echo "$pid"
+}
+
+# Does moto answer HTTP at URL? (Any answer will do: it means the server is up.)
+answers() {
+  "$PY" - "$1/moto-api/" 2>/dev/null <<'PY'
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1)
+PY
+}
+
+# AWS_REGION is what the Rust SDK reads; boto3 and the v1 CLI read AWS_DEFAULT_REGION.
 env_lines() {
-  local endpoint
-  endpoint="$(cat "$STATE/endpoint")"
   cat <<ENV
-export AWS_ENDPOINT_URL=$endpoint
+export AWS_ENDPOINT_URL=$(<"$STATE/endpoint")
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
 ENV
-}
-
-running() {
-  [[ -f "$STATE/moto.pid" ]] || return 1
-  local pid
-  pid="$(cat "$STATE/moto.pid")"
-  kill -0 "$pid" 2>/dev/null && grep -q moto_server.py "/proc/$pid/cmdline" 2>/dev/null
 }
 
 start() {
   venv
-  mkdir -p "$STATE"
-  if running; then env_lines; return 0; fi
-  local port
-  # Ask the OS for a free port: moto must not collide with anything already listening.
-  port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" > "$STATE/moto.log" 2>&1 &
-  echo $! > "$STATE/moto.pid"
-  echo "http://127.0.0.1:$port" > "$STATE/endpoint"
-  for _ in $(seq 1 150); do
-    if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
-      env_lines
-      return 0
-    fi
+  if moto_pid >/dev/null && answers "$(<"$STATE/endpoint")"; then
+    env_lines
+    return
+  fi
+  stop # a server from an earlier run that is gone or hung: clear it away first
+
+  # A port the OS says is free, rather than a fixed one that something may hold.
+  local port url pid server
+  port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  url="http://127.0.0.1:$port"
+  # scripts/moto_server.py serves one request at a time, which makes moto's conditional
+  # writes atomic as DynamoDB's are (its threaded server races them; see that script).
+  if [[ -f "$ROOT/scripts/moto_server.py" ]]; then
+    server=("$PY" "$ROOT/scripts/moto_server.py")
+  else
+    server=("$VENV/bin/moto_server")
+  fi
+  # All three streams redirected: `eval "$(stack.sh start)"` waits for stdout to close,
+  # and nohup keeps moto alive when the starting terminal goes away.
+  nohup "${server[@]}" -H 127.0.0.1 -p "$port" </dev/null >"$STATE/moto.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$STATE/moto.pid"
+  echo "$url" >"$STATE/endpoint"
+
+  local deadline=$((SECONDS + 30)) why=""
+  until answers "$url"; do
+    if ! is_moto "$pid"; then why="exited before answering at $url"; break; fi
+    if ((SECONDS >= deadline)); then why="did not answer at $url within 30 s"; break; fi
     sleep 0.2
   done
-  echo "moto did not answer on port $port within 30 s; last log lines:" >&2
-  tail -n 20 "$STATE/moto.log" >&2
-  stop
-  return 1
+  if [[ -n "$why" ]]; then
+    log "moto $why; end of $STATE/moto.log:"
+    tail -n 20 "$STATE/moto.log" >&2
+    stop
+    exit 1
+  fi
+  log "moto running at $url (pid $pid, log .stack/moto.log)"
+  env_lines
 }
 
 stop() {
-  if running; then kill "$(cat "$STATE/moto.pid")" 2>/dev/null || true; fi
+  local pid i
+  if pid="$(moto_pid)"; then
+    kill "$pid" 2>/dev/null || true
+    # Wait until it is gone, so its port is free once stop returns; one that ignores
+    # TERM for 5 s (hung, or stopped with ^Z) gets KILL.
+    for i in {1..60}; do
+      is_moto "$pid" || break
+      if ((i == 50)); then kill -KILL "$pid" 2>/dev/null || true; fi
+      sleep 0.1
+    done
+  fi
   rm -f "$STATE/moto.pid" "$STATE/endpoint"
+}
+
+status() {
+  local pid url
+  if ! pid="$(moto_pid)"; then
+    echo "stopped"
+    return 1
+  fi
+  url="$(<"$STATE/endpoint")"
+  if answers "$url"; then
+    echo "running at $url (pid $pid)"
+  else
+    echo "pid $pid is running but not answering at $url (see .stack/moto.log)"
+    return 1
+  fi
 }
 
 case "${1:-}" in
   venv) venv ;;
   start) start ;;
-  env) running && env_lines ;;
+  env)
+    moto_pid >/dev/null || { log "not running; start it with: eval \"\$(scripts/stack.sh start)\""; exit 1; }
+    env_lines
+    ;;
+  status) status ;;
   stop) stop ;;
-  status) if running; then echo "running at $(cat "$STATE/endpoint")"; else echo "stopped"; fi ;;
-  *) echo "usage: $0 venv|start|env|stop|status" >&2; exit 2 ;;
+  *)
+    echo "usage: $0 venv|start|env|status|stop" >&2
+    exit 2
+    ;;
 esac
