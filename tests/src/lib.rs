@@ -35,5 +35,116 @@ impl MotoServer {
 /// A name (table, topic, queue) unique within this test binary.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An SNS topic with one SQS queue per subscriber, each subscribed with raw delivery
+/// and a filter policy, the way a sales manager subscribes to their own team.
+pub struct AlertInbox {
+    pub topic_arn: String,
+    sqs: aws_sdk_sqs::Client,
+    queues: Vec<(String, String)>,
+}
+
+impl AlertInbox {
+    /// `subscribers`: (name, filter policy JSON on message attributes).
+    pub async fn create(
+        config: &aws_config::SdkConfig,
+        subscribers: &[(&str, serde_json::Value)],
+    ) -> AlertInbox {
+        let sns = aws_sdk_sns::Client::new(config);
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let topic_arn = sns
+            .create_topic()
+            .name(unique_name("alerts"))
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .expect("topic arn");
+        let mut queues = Vec::new();
+        for (name, filter) in subscribers {
+            let url = sqs
+                .create_queue()
+                .queue_name(unique_name(name))
+                .send()
+                .await
+                .expect("create queue")
+                .queue_url
+                .expect("queue url");
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .expect("queue attributes")
+                .attributes
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                        .cloned()
+                })
+                .expect("queue arn");
+            sns.subscribe()
+                .topic_arn(&topic_arn)
+                .protocol("sqs")
+                .endpoint(arn)
+                .attributes("RawMessageDelivery", "true")
+                .attributes("FilterPolicy", filter.to_string())
+                .send()
+                .await
+                .expect("subscribe");
+            queues.push((name.to_string(), url));
+        }
+        AlertInbox {
+            topic_arn,
+            sqs,
+            queues,
+        }
+    }
+
+    /// Everything that arrived on a subscriber's queue since the last call, as the JSON
+    /// alert documents. No long polling: the local moto serves one request at a time.
+    pub async fn drain(&self, name: &str) -> Vec<serde_json::Value> {
+        let url = &self
+            .queues
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no subscriber {name}"))
+            .1;
+        let mut documents = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return documents;
+            }
+            for m in messages {
+                let body = m.body.unwrap_or_default();
+                documents
+                    .push(serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)));
+                if let Some(handle) = m.receipt_handle {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
+                }
+            }
+        }
+    }
 }

@@ -1,1 +1,312 @@
-//! (work in progress)
+//! The SLA watchdog, run by an EventBridge schedule with `now` taken from the event.
+//!
+//! Each run reads every timer shard for due timers (queries of the sparse `timers`
+//! index, never a scan) and, for each due lead, works in three steps:
+//!
+//! 1. **claim** the due work with a conditional write (only one run can win it);
+//! 2. **publish** the alerts of all claims, batched;
+//! 3. **commit** each published step (next step, or the return to nurture), or
+//!    **release** the claim if its publish failed, so the next run retries it.
+//!
+//! An acceptance that commits before the claim leaves nothing to claim; a claim that
+//! lapses (a run that died after claiming) becomes due again. Together with the stable
+//! `alert_id`, that is "exactly once per level".
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use leadwatch::adapters::alerts::AlertPublisher;
+use leadwatch::adapters::store::{Change, Saved, Store};
+use leadwatch::adapters::table::all_timer_shards;
+use leadwatch::domain::alert::{returned_to_nurture_alert, sla_alert, AlertMessage};
+use leadwatch::domain::sla::StepKind;
+use leadwatch::domain::state::DueWork;
+use leadwatch::Contract;
+
+/// Catch-up bound: a lead whose warning, breach and level 2 are all due (say after an
+/// outage) fires one step per round.
+const MAX_ROUNDS: usize = 8;
+/// Leads handled at once; DynamoDB calls are I/O-bound.
+const PARALLEL: usize = 16;
+
+#[derive(Clone)]
+pub struct WatchdogApp {
+    pub store: Store,
+    pub alerts: AlertPublisher,
+    pub contract: Arc<Contract>,
+}
+
+/// What a run did; returned to the caller and logged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Leads with a due timer at the start of the run.
+    pub due: usize,
+    pub warned: usize,
+    /// Breach and escalation alerts, by level label (`1`, `2`, `2.1`, ...).
+    pub escalated: BTreeMap<String, usize>,
+    /// MQLs returned to nurture as `sla_expired`.
+    pub expired: usize,
+    /// Rejected leads returned to nurture.
+    pub returned: usize,
+    /// Alerts that could not be published; their steps stay claimable.
+    pub failed: usize,
+    /// Read capacity of the timer queries, as DynamoDB reported it.
+    pub timer_read_units: f64,
+}
+
+/// A claim this run holds, with the alert it is going to send.
+struct Claimed {
+    lead_id: String,
+    work: DueWork,
+    alert: AlertMessage,
+}
+
+pub async fn run(app: &WatchdogApp, now: DateTime<Utc>) -> RunSummary {
+    let token = run_token();
+    let mut summary = RunSummary::default();
+    for round in 0..MAX_ROUNDS {
+        let (due, read_units) = due_leads(app, now).await;
+        summary.timer_read_units += read_units;
+        if round == 0 {
+            summary.due = due.len();
+        }
+        let claimed = claim_all(app, due, &token, now).await;
+        if claimed.is_empty() {
+            break;
+        }
+        let alerts: Vec<AlertMessage> = claimed.iter().map(|c| c.alert.clone()).collect();
+        let published = app.alerts.publish(&alerts).await;
+        let mut tasks = JoinSet::new();
+        for (claim, result) in claimed.into_iter().zip(published) {
+            let app = app.clone();
+            let token = token.clone();
+            tasks.spawn(async move {
+                let ok = match &result {
+                    Ok(()) => commit(&app, &claim, &token, now).await,
+                    Err(e) => {
+                        tracing::warn!(lead_id = %claim.lead_id, alert_id = %claim.alert.alert_id, error = %e, "publish failed; releasing the claim");
+                        release(&app, &claim, &token, now).await;
+                        false
+                    }
+                };
+                (claim, result.is_ok() && ok)
+            });
+            if tasks.len() >= PARALLEL {
+                if let Some(Ok((claim, sent))) = tasks.join_next().await {
+                    tally(&mut summary, &claim, sent);
+                }
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((claim, sent)) = joined {
+                tally(&mut summary, &claim, sent);
+            }
+        }
+    }
+    tracing::info!(summary = ?summary, "watchdog run");
+    summary
+}
+
+fn tally(summary: &mut RunSummary, claim: &Claimed, sent: bool) {
+    if !sent {
+        summary.failed += 1;
+        return;
+    }
+    match &claim.work {
+        DueWork::ReturnToNurture => summary.returned += 1,
+        DueWork::Step { step, .. } => match step.kind {
+            StepKind::Warning => summary.warned += 1,
+            StepKind::Breach | StepKind::Escalation => {
+                *summary.escalated.entry(step.level_label()).or_default() += 1
+            }
+            StepKind::Expire => summary.expired += 1,
+        },
+    }
+}
+
+/// Leads with a due timer, from every shard of the sparse timer index.
+async fn due_leads(app: &WatchdogApp, now: DateTime<Utc>) -> (Vec<String>, f64) {
+    let mut tasks = JoinSet::new();
+    for shard in all_timer_shards() {
+        let store = app.store.clone();
+        tasks.spawn(async move { store.due_timers(&shard, now).await });
+    }
+    let mut leads = Vec::new();
+    let mut units = 0.0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok((refs, read))) => {
+                units += read;
+                leads.extend(refs.into_iter().map(|r| r.lead_id));
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "timer query failed"),
+            Err(e) => tracing::error!(error = %e, "timer query task failed"),
+        }
+    }
+    leads.sort();
+    leads.dedup();
+    (leads, units)
+}
+
+async fn claim_all(
+    app: &WatchdogApp,
+    leads: Vec<String>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Vec<Claimed> {
+    let mut tasks = JoinSet::new();
+    let mut claimed = Vec::new();
+    for lead_id in leads {
+        let app = app.clone();
+        let token = token.to_string();
+        tasks.spawn(async move { claim(&app, lead_id, &token, now).await });
+        if tasks.len() >= PARALLEL {
+            if let Some(Ok(Some(c))) = tasks.join_next().await {
+                claimed.push(c);
+            }
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(Some(c)) = joined {
+            claimed.push(c);
+        }
+    }
+    claimed
+}
+
+async fn claim(
+    app: &WatchdogApp,
+    lead_id: String,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Option<Claimed> {
+    let contract = &app.contract;
+    let result = app
+        .store
+        .update_lead(&lead_id, |current| {
+            let Some(mut state) = current else {
+                return Ok::<_, Infallible>(None);
+            };
+            let Some(work) = state.due_work(now) else {
+                return Ok(None);
+            };
+            let mut alert = match &work {
+                DueWork::Step { step, .. } => sla_alert(&state, step, contract, now),
+                DueWork::ReturnToNurture => returned_to_nurture_alert(&state, now),
+            };
+            // The lead version this claim writes: lets anyone check, from the alert
+            // and the audit trail, that no alert was claimed after an acceptance.
+            alert.document["lead_version"] = serde_json::json!(state.version + 1);
+            state.claim(&work, token, now);
+            Ok(Some(Change {
+                state,
+                events: Vec::new(),
+                metrics: Vec::new(),
+                idempotency: None,
+                output: (work, alert),
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(Saved::Written {
+            output: (work, alert),
+            ..
+        })) => Some(Claimed {
+            lead_id,
+            work,
+            alert,
+        }),
+        Ok(Ok(Saved::Unchanged)) => None,
+        Ok(Err(never)) => match never {},
+        Err(e) => {
+            tracing::error!(lead_id = %lead_id, error = %e, "claim failed");
+            None
+        }
+    }
+}
+
+/// The alert went out: move the lead on, if this run still holds the claim.
+async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) -> bool {
+    let contract = &app.contract;
+    let result = app
+        .store
+        .update_lead(&claim.lead_id, |current| {
+            let Some(mut state) = current else {
+                return Ok::<_, Infallible>(None);
+            };
+            if !state.holds_claim(token, &claim.work) {
+                return Ok(None);
+            }
+            let events = match &claim.work {
+                DueWork::Step { index, .. } => state.complete_step(*index, contract, now),
+                DueWork::ReturnToNurture => {
+                    state.return_to_nurture(contract, now).unwrap_or_default()
+                }
+            };
+            Ok(Some(Change {
+                state,
+                events,
+                metrics: Vec::new(),
+                idempotency: None,
+                output: (),
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(Saved::Written { .. })) => true,
+        Ok(Ok(Saved::Unchanged)) => {
+            // Published, but the lead moved on meanwhile (accepted, or the claim lapsed
+            // and another run took it): subscribers dedupe on the alert id.
+            tracing::warn!(lead_id = %claim.lead_id, alert_id = %claim.alert.alert_id, "claim lost after publish");
+            true
+        }
+        Ok(Err(never)) => match never {},
+        Err(e) => {
+            tracing::error!(lead_id = %claim.lead_id, error = %e, "commit failed; the claim will lapse and the step be retried");
+            false
+        }
+    }
+}
+
+async fn release(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) {
+    let result = app
+        .store
+        .update_lead(&claim.lead_id, |current| {
+            let Some(mut state) = current else {
+                return Ok::<_, Infallible>(None);
+            };
+            if !state.holds_claim(token, &claim.work) {
+                return Ok(None);
+            }
+            state.release_claim(now);
+            Ok(Some(Change {
+                state,
+                events: Vec::new(),
+                metrics: Vec::new(),
+                idempotency: None,
+                output: (),
+            }))
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(lead_id = %claim.lead_id, error = %e, "release failed; the claim will lapse instead");
+    }
+}
+
+/// A token that tells this run's claims from any other run's, even of the same event
+/// delivered twice. `RandomState` is seeded randomly per process.
+fn run_token() -> String {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", h.finish())
+}

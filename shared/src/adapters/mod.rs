@@ -1,5 +1,6 @@
 //! Adapters: the only code that talks to AWS. Each wraps one service behind the
 //! operations Leadwatch needs and is tested against moto over the real wire protocol.
 
+pub mod alerts;
 pub mod store;
 pub mod table;

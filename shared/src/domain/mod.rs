@@ -1,6 +1,7 @@
 //! The pure domain: no I/O, no AWS types, no clock. Every function that needs the time
 //! takes it as a parameter, so tests, replays and backtests are deterministic.
 
+pub mod alert;
 pub mod assess;
 pub mod calendar;
 pub mod contract;

@@ -34,11 +34,24 @@ pub struct Rejection {
     pub at: DateTime<Utc>,
 }
 
-/// A watchdog run's claim on an SLA step, held until `until`.
+/// A watchdog run's claim on the lead's due work, held until `until`. The token tells
+/// the run that made the claim from any other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
-    pub step: u32,
+    /// The SLA step claimed; `None` for returning a rejected lead to nurture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub until: DateTime<Utc>,
+    pub token: String,
+}
+
+/// What the watchdog has to do for a lead now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DueWork {
+    /// Fire SLA step `index` (warning, breach, escalation or expiry).
+    Step { index: u32, step: SlaStep },
+    /// The lead was rejected: return it to nurture and tell marketing.
+    ReturnToNurture,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,32 +217,47 @@ impl LeadState {
     /// The next instant the watchdog must look at this lead, if any. This is what the
     /// store writes into the sparse timer index; leads without a timer are not in it.
     pub fn next_timer(&self) -> Option<(DateTime<Utc>, TimerKind)> {
+        let kind = match self.status {
+            Status::Mql => TimerKind::Sla,
+            Status::Rejected => TimerKind::ReturnToNurture,
+            _ => return None,
+        };
+        // A claimed lead comes due again when the claim lapses, so that a watchdog that
+        // died between claim and publish does not lose the alert.
+        if let Some(claim) = &self.claim {
+            return Some((claim.until, kind));
+        }
+        let at = match kind {
+            TimerKind::Sla => self.sla.as_ref()?.steps.get(self.sla_step as usize)?.at,
+            TimerKind::ReturnToNurture => self.rejection.as_ref().map_or(self.updated_at, |r| r.at),
+        };
+        Some((at, kind))
+    }
+
+    /// The work due at `now` that no live claim holds, if any.
+    pub fn due_work(&self, now: DateTime<Utc>) -> Option<DueWork> {
+        if self.claim.as_ref().is_some_and(|c| c.until > now) {
+            return None;
+        }
         match self.status {
             Status::Mql => {
-                if let Some(claim) = &self.claim {
-                    return Some((claim.until, TimerKind::Sla));
-                }
                 let step = self.sla.as_ref()?.steps.get(self.sla_step as usize)?;
-                Some((step.at, TimerKind::Sla))
+                (step.at <= now).then(|| DueWork::Step {
+                    index: self.sla_step,
+                    step: step.clone(),
+                })
             }
-            Status::Rejected => Some((
-                self.rejection.as_ref().map_or(self.updated_at, |r| r.at),
-                TimerKind::ReturnToNurture,
-            )),
+            Status::Rejected => Some(DueWork::ReturnToNurture),
             _ => None,
         }
     }
 
     /// The SLA step due at `now` that no live claim holds, if any.
-    pub fn due_step(&self, now: DateTime<Utc>) -> Option<(u32, &SlaStep)> {
-        if self.status != Status::Mql {
-            return None;
+    pub fn due_step(&self, now: DateTime<Utc>) -> Option<(u32, SlaStep)> {
+        match self.due_work(now)? {
+            DueWork::Step { index, step } => Some((index, step)),
+            DueWork::ReturnToNurture => None,
         }
-        if self.claim.as_ref().is_some_and(|c| c.until > now) {
-            return None;
-        }
-        let step = self.sla.as_ref()?.steps.get(self.sla_step as usize)?;
-        (step.at <= now).then_some((self.sla_step, step))
     }
 
     /// Add new signals (and any profile updates) and re-assess. A lead in Lead or
@@ -505,13 +533,29 @@ impl LeadState {
         Ok(vec![e])
     }
 
-    /// The watchdog takes the due step `step` for itself until `now + lease`.
-    pub fn claim_step(&mut self, step: u32, now: DateTime<Utc>) {
+    /// A watchdog run takes `work` for itself until `now + lease`; `token` names the run.
+    pub fn claim(&mut self, work: &DueWork, token: &str, now: DateTime<Utc>) {
         self.claim = Some(Claim {
-            step,
+            step: match work {
+                DueWork::Step { index, .. } => Some(*index),
+                DueWork::ReturnToNurture => None,
+            },
             until: now + Duration::seconds(CLAIM_LEASE_SECONDS),
+            token: token.to_string(),
         });
         self.updated_at = now;
+    }
+
+    /// Does the run with `token` still hold its claim on `work`? (An acceptance, or a
+    /// lapsed claim taken over by another run, means it does not.)
+    pub fn holds_claim(&self, token: &str, work: &DueWork) -> bool {
+        let step = match work {
+            DueWork::Step { index, .. } => Some(*index),
+            DueWork::ReturnToNurture => None,
+        };
+        self.claim
+            .as_ref()
+            .is_some_and(|c| c.token == token && c.step == step)
     }
 
     /// The step's alert went out: move on to the next step, or end the ladder.
@@ -733,9 +777,16 @@ mod tests {
         let mut s = mql();
         let warn_at = s.sla.as_ref().unwrap().steps[0].at;
         assert!(s.due_step(warn_at - Duration::seconds(1)).is_none());
+        let work = s.due_work(warn_at).unwrap();
         let (step, _) = s.due_step(warn_at).unwrap();
-        s.claim_step(step, warn_at);
+        s.claim(&work, "run-1", warn_at);
+        assert!(s.holds_claim("run-1", &work));
+        assert!(!s.holds_claim("run-2", &work));
         assert!(s.due_step(warn_at).is_none(), "claimed");
+        assert_eq!(
+            s.next_timer().unwrap().0,
+            warn_at + Duration::seconds(CLAIM_LEASE_SECONDS)
+        );
         assert!(
             s.due_step(warn_at + Duration::seconds(CLAIM_LEASE_SECONDS))
                 .is_some(),
@@ -747,7 +798,8 @@ mod tests {
         for (i, st) in steps.iter().enumerate().skip(1) {
             let (due, _) = s.due_step(st.at).unwrap();
             assert_eq!(due as usize, i);
-            s.claim_step(due, st.at);
+            let work = s.due_work(st.at).unwrap();
+            s.claim(&work, "run", st.at);
             s.complete_step(due, &c, st.at);
         }
         assert_eq!(s.status, Status::Nurture);
