@@ -276,6 +276,26 @@ proptest! {
         prop_assert_eq!(&first, &assess(&lead.clone(), &signals.clone(), &CONTRACT, now()));
     }
 
+    /// Backtests and replays assess a lead at an earlier instant with the signals it has
+    /// today: what happened after that instant must not change the verdict.
+    #[test]
+    fn signals_after_the_assessment_time_change_nothing_but_the_not_counted_list(
+        lead in lead(),
+        signals in signals_of(all_kinds(), 20),
+        later in prop::collection::vec(signal_of(all_kinds()), 1..5),
+    ) {
+        let later: Vec<Signal> = later
+            .into_iter()
+            .map(|s| Signal { at: now() + (now() - s.at) + Duration::seconds(1), ..s })
+            .collect();
+        let a = assess(&lead, &signals, &CONTRACT, now());
+        let mut all = signals.clone();
+        all.extend(later.iter().cloned());
+        let b = assess(&lead, &all, &CONTRACT, now());
+        prop_assert_eq!(b.ignored.len(), a.ignored.len() + later.len());
+        prop_assert_eq!(&a, &Assessment { ignored: a.ignored.clone(), ..b });
+    }
+
     #[test]
     fn the_order_signals_arrive_in_does_not_change_the_decision(
         lead in lead(),

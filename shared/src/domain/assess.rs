@@ -161,7 +161,7 @@ pub fn assess_with(
     options: AssessOptions,
 ) -> Assessment {
     let spec = &contract.spec;
-    let failed_gates = gates(lead, signals, contract);
+    let failed_gates = gates(lead, signals, contract, now);
     let mut reasons = Vec::new();
     let mut ignored = Vec::new();
 
@@ -170,7 +170,7 @@ pub fn assess_with(
     // Behavioural pillars: decay each live signal, then cap per type (newest first, so a
     // cap keeps the freshest evidence), then cap cheap engagement as a group.
     let mut per_type: BTreeMap<&str, Vec<(&Signal, f64)>> = BTreeMap::new();
-    let mut live_kinds: Vec<&str> = Vec::new();
+    let mut live_kinds: Vec<(&str, Pillar)> = Vec::new();
     for signal in signals {
         let Some(kind) = contract.signal_type(&signal.kind) else {
             ignored.push(Ignored {
@@ -205,9 +205,8 @@ pub fn assess_with(
                 signal: signal.kind.clone(),
                 at: signal.at,
                 why: format!(
-                    "{:.0} days old, outside its {}-day recency window",
-                    age_days.floor(),
-                    kind.recency_days
+                    "{} days old, outside its {}-day recency window",
+                    age_days as u64, kind.recency_days
                 ),
             });
             continue;
@@ -222,7 +221,7 @@ pub fn assess_with(
                 continue;
             }
         }
-        live_kinds.push(&signal.kind);
+        live_kinds.push((&signal.kind, kind.pillar));
         let base = base_points(kind, signal);
         let decayed = round2(base * 0.5_f64.powf(age_days / kind.half_life_days));
         per_type
@@ -264,17 +263,13 @@ pub fn assess_with(
     for (name, negative) in &spec.negatives {
         let applies = match (&negative.when_only, &negative.when_present) {
             (Some(only), _) => {
-                let of_pillar: Vec<&&str> = live_kinds
+                let mut of_pillar = live_kinds
                     .iter()
-                    .filter(|k| {
-                        contract
-                            .signal_type(k)
-                            .is_some_and(|t| t.pillar == negative.pillar)
-                    })
-                    .collect();
-                !of_pillar.is_empty() && of_pillar.iter().all(|k| **k == only.as_str())
+                    .filter(|(_, p)| *p == negative.pillar)
+                    .peekable();
+                of_pillar.peek().is_some() && of_pillar.all(|(k, _)| k == only)
             }
-            (None, Some(present)) => live_kinds.contains(&present.as_str()),
+            (None, Some(present)) => live_kinds.iter().any(|(k, _)| k == present),
             (None, None) => false,
         };
         if applies {
@@ -398,9 +393,9 @@ fn per_type_live(
     now: DateTime<Utc>,
     window: chrono::Duration,
     since: Option<DateTime<Utc>>,
-    live_kinds: &[&str],
+    live_kinds: &[(&str, Pillar)],
 ) -> bool {
-    live_kinds.contains(&kind)
+    live_kinds.iter().any(|(k, _)| *k == kind)
         && signals.iter().any(|s| {
             s.kind == kind && s.at <= now && now - s.at <= window && since.is_none_or(|t| s.at > t)
         })
@@ -424,7 +419,12 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn gates(lead: &LeadProfile, signals: &[Signal], contract: &Contract) -> Vec<GateFailure> {
+fn gates(
+    lead: &LeadProfile,
+    signals: &[Signal],
+    contract: &Contract,
+    now: DateTime<Utc>,
+) -> Vec<GateFailure> {
     let g = &contract.spec.gates;
     let mut failed = Vec::new();
     let mut fail = |gate: &str, detail: String| {
@@ -443,7 +443,7 @@ fn gates(lead: &LeadProfile, signals: &[Signal], contract: &Contract) -> Vec<Gat
     }
     if g.student_email_suffixes
         .iter()
-        .any(|s| domain.ends_with(&s.to_ascii_lowercase()))
+        .any(|s| domain_has_suffix(domain, s))
     {
         fail("student", format!("{domain} is a student email domain"));
     }
@@ -479,13 +479,14 @@ fn gates(lead: &LeadProfile, signals: &[Signal], contract: &Contract) -> Vec<Gat
         if let Some(word) = g
             .title_disqualifiers
             .iter()
-            .find(|w| lower.contains(w.as_str()))
+            .find(|w| contains_word(&lower, w))
         {
             fail("persona", format!("title \"{title}\" matches \"{word}\""));
         }
     }
     for kind in &g.disqualifying_signals {
-        if signals.iter().any(|s| &s.kind == kind) {
+        // Only what was sent by `now`: a backtest at an earlier instant must not see it.
+        if signals.iter().any(|s| &s.kind == kind && s.at <= now) {
             let label = contract
                 .signal_type(kind)
                 .map_or(kind.as_str(), |t| t.label.as_str());
@@ -552,6 +553,18 @@ fn fit_points(lead: &LeadProfile, contract: &Contract, reasons: &mut Vec<Reason>
         );
     }
     total
+}
+
+/// The email domain ends with the suffix on a label boundary, ignoring case: ".edu"
+/// matches "uni.edu", and "student.example.org" matches itself and "x.student.example.org"
+/// but not "notstudent.example.org".
+fn domain_has_suffix(domain: &str, suffix: &str) -> bool {
+    let (d, s) = (domain.as_bytes(), suffix.as_bytes());
+    let Some(start) = d.len().checked_sub(s.len()) else {
+        return false;
+    };
+    d[start..].eq_ignore_ascii_case(s)
+        && (s.first() == Some(&b'.') || start == 0 || d[start - 1] == b'.')
 }
 
 /// Title matching on word boundaries, so "vp" matches "SVP"? No: "VP Sales" and
