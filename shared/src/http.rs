@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::adapters::store::StoreError;
+use crate::adapters::store::{Store, StoreError};
 use crate::domain::lead::FieldError;
 
 /// The largest body any route accepts.
@@ -170,6 +170,81 @@ pub fn content_type(headers: &HeaderMap) -> String {
 
 pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request path without a named API Gateway stage (`/prod/leads` -> `/leads`), so
+/// the routes match however the API is staged; `$default` has no prefix to strip.
+pub fn route_path(req: &Request) -> String {
+    let path = req.uri().path();
+    let stage = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    match stage {
+        Some(stage) if !stage.is_empty() && stage != "$default" => {
+            match path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_string(),
+                _ => path.to_string(),
+            }
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// Longest idempotency key a client may send.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 128;
+
+/// The client's idempotency key: the `Idempotency-Key` header, else `fallback` (a
+/// body field such as `submission_id`), prefixed with `scope` so that keys of different
+/// functions never collide.
+pub fn idempotency_key(
+    req: &Request,
+    scope: &str,
+    fallback: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match header_str(req.headers(), "idempotency-key")
+        .or(fallback)
+        .map(str::trim)
+    {
+        None | Some("") => Ok(None),
+        Some(k)
+            if k.chars().count() > IDEMPOTENCY_KEY_MAX_CHARS || k.chars().any(char::is_control) =>
+        {
+            Err(ApiError::invalid(vec![FieldError::new(
+                "Idempotency-Key",
+                format!("must be at most {IDEMPOTENCY_KEY_MAX_CHARS} printable characters"),
+            )]))
+        }
+        Some(k) => Ok(Some(format!("{scope}:{k}"))),
+    }
+}
+
+/// A retried request gets the first response again; the same key on a different
+/// request (another body or path) is a client bug, reported as 409.
+pub async fn replay_stored(
+    store: &Store,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let Some(stored) = store.stored_response(key).await? else {
+        return Ok(None);
+    };
+    if stored.request_hash != request_hash {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
+    let mut response = json_response(status, &body);
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        header::HeaderValue::from_static("true"),
+    );
+    Ok(Some(response))
 }
 
 /// Match `path` against a pattern like `/leads/{id}/accept`; returns the `{}` segments.

@@ -1,1 +1,521 @@
-//! (work in progress)
+//! The disposition function: sales answers the MQLs handed to it, and reads its queue.
+//!
+//! * `POST /leads/{id}/accept`  `{"by"}`: MQL to SAL
+//! * `POST /leads/{id}/reject`  `{"by", "reason", "note"?}`: MQL or SAL to rejected, with
+//!   a reason from the contract's picklist
+//! * `POST /leads/{id}/qualify` `{"by"}`: SAL to SQL
+//! * `POST /leads/{id}/touch`   `{"by"}`: a contact was logged (time-to-first-touch)
+//! * `GET /queue?team=T`: the team's open MQLs, oldest first, with business minutes left
+//!
+//! Every change is a read-modify-write through [`Store::update_lead`], conditional on
+//! the version read, with the audit events of the transition in the same transaction. An
+//! optional `Idempotency-Key` header replays the first answer to a retried request.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Map, Value};
+
+use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch::domain::calendar::BusinessCalendar;
+use leadwatch::domain::lead::{json_object, FieldError};
+use leadwatch::domain::lifecycle::Status;
+use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
+use leadwatch::domain::text::clip;
+use leadwatch::http::{
+    body_bytes, idempotency_key, json_response, match_path, replay_stored, request_hash,
+    route_path, ApiError,
+};
+use leadwatch::Contract;
+
+/// Longest `by` (a person or system name, usually an email), in characters.
+pub const BY_MAX_CHARS: usize = 200;
+/// Longest rejection note, in characters.
+pub const NOTE_MAX_CHARS: usize = 500;
+
+/// Everything a request needs, built once per cold start.
+pub struct DispositionApp {
+    pub store: Store,
+    pub contract: Arc<Contract>,
+}
+
+/// What sales can do to a lead through this function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    Reject,
+    Qualify,
+    Touch,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "accept" => Some(Action::Accept),
+            "reject" => Some(Action::Reject),
+            "qualify" => Some(Action::Qualify),
+            "touch" => Some(Action::Touch),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "accept",
+            Action::Reject => "reject",
+            Action::Qualify => "qualify",
+            Action::Touch => "touch",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Action::Reject => &["by", "reason", "note"],
+            _ => &["by"],
+        }
+    }
+}
+
+/// A validated disposition body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disposition {
+    pub by: String,
+    /// Reject only: a code from the contract's picklist, lower-cased.
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+pub async fn handle(app: &DispositionApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
+    let path = route_path(&req);
+    let method = req.method().clone();
+    if let Some(params) = match_path("/leads/{id}/{action}", &path) {
+        if let Some(action) = Action::parse(params[1]) {
+            if method != Method::POST {
+                return method_not_allowed("POST");
+            }
+            return dispose(app, &req, params[0], action, now)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+        }
+    } else if match_path("/queue", &path).is_some() {
+        if method != Method::GET {
+            return method_not_allowed("GET");
+        }
+        return queue(app, &req, now)
+            .await
+            .unwrap_or_else(ApiError::into_response);
+    }
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        format!("no route for {method} {}", clip(&path, 200)),
+    )
+    .into_response()
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this path accepts {allow} only"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// Parse and validate a disposition body. Every bad field is reported, not just the
+/// first; an unknown rejection reason comes back with the allowed ones.
+pub fn parse_disposition(
+    action: Action,
+    body: &[u8],
+    contract: &Contract,
+) -> Result<Disposition, ApiError> {
+    let object = json_object(body).map_err(ApiError::invalid)?;
+    let mut errors = Vec::new();
+    for key in object.keys() {
+        if !action.fields().contains(&key.as_str()) {
+            errors.push(FieldError::new(
+                clip(key, 100),
+                format!(
+                    "unknown field; {} takes {}",
+                    action.as_str(),
+                    action.fields().join(", ")
+                ),
+            ));
+        }
+    }
+    let by = text_field(&object, "by", BY_MAX_CHARS, false, &mut errors);
+    if by.is_none() && !errors.iter().any(|e| e.field == "by") {
+        errors.push(FieldError::new("by", "is required"));
+    }
+    let mut allowed = None;
+    let (reason, note) = if action == Action::Reject {
+        let reason =
+            text_field(&object, "reason", 100, false, &mut errors).map(|r| r.to_ascii_lowercase());
+        match &reason {
+            None if !errors.iter().any(|e| e.field == "reason") => {
+                errors.push(FieldError::new("reason", "is required"));
+                allowed = Some(contract.spec.rejection.reasons.clone());
+            }
+            Some(r) if !contract.is_rejection_reason(r) => {
+                errors.push(FieldError::new(
+                    "reason",
+                    format!(
+                        "\"{}\" is not a rejection reason; allowed: {}",
+                        clip(r, 100),
+                        contract.spec.rejection.reasons.join(", ")
+                    ),
+                ));
+                allowed = Some(contract.spec.rejection.reasons.clone());
+            }
+            _ => {}
+        }
+        let note = text_field(&object, "note", NOTE_MAX_CHARS, true, &mut errors);
+        (reason, note)
+    } else {
+        (None, None)
+    };
+    if !errors.is_empty() {
+        let mut error = ApiError::invalid(errors);
+        error.extra = allowed.map(|a| json!({ "allowed": a }));
+        return Err(error);
+    }
+    match by {
+        Some(by) => Ok(Disposition { by, reason, note }),
+        // Unreachable: a missing `by` was reported above.
+        None => Err(ApiError::invalid(vec![FieldError::new(
+            "by",
+            "is required",
+        )])),
+    }
+}
+
+/// An optional trimmed string field; empty counts as absent. `multiline` admits
+/// newlines and tabs (a note); nothing else with control characters is stored, since
+/// this text ends up in alerts and CSV exports.
+fn text_field(
+    object: &Map<String, Value>,
+    field: &str,
+    max_chars: usize,
+    multiline: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    match object.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let trimmed = s.trim();
+            if trimmed.chars().count() > max_chars {
+                errors.push(FieldError::new(
+                    field,
+                    format!("is longer than {max_chars} characters"),
+                ));
+                None
+            } else if trimmed
+                .chars()
+                .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
+            {
+                errors.push(FieldError::new(field, "contains control characters"));
+                None
+            } else if trimmed.is_empty() {
+                None
+            } else {
+                Some(trimmed.to_string())
+            }
+        }
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be a string"));
+            None
+        }
+    }
+}
+
+/// Ids are made by `lead_id_for`; anything far from that shape cannot name a lead, and
+/// is answered without a read (an over-long key would be a DynamoDB validation error).
+fn plausible_lead_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+async fn dispose(
+    app: &DispositionApp,
+    req: &Request,
+    lead_id: &str,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let body = body_bytes(req)?;
+    let disposition = parse_disposition(action, body, &app.contract)?;
+    if !plausible_lead_id(lead_id) {
+        return Err(ApiError::not_found("lead"));
+    }
+    let key = idempotency_key(req, "disposition", None)?;
+    let hash = request_hash(
+        "POST",
+        &format!("/leads/{lead_id}/{}", action.as_str()),
+        body,
+    );
+    if let Some(k) = &key {
+        if let Some(response) = replay_stored(&app.store, k, &hash).await? {
+            return Ok(response);
+        }
+    }
+    let contract = &app.contract;
+    // The status of the first read: the state this request's decision is applied to.
+    let mut seen: Option<Status> = None;
+    let result = app
+        .store
+        .update_lead(lead_id, |current| {
+            let Some(mut state) = current else {
+                return Err(ApiError::not_found("lead"));
+            };
+            let (before, accepted_at) = (state.status, state.accepted_at);
+            let first = *seen.get_or_insert(before);
+            let events = apply(action, &mut state, &disposition, contract, now)
+                .map_err(|e| disposition_error(action, &state, e))?;
+            if decided_on_another_state(action, first, before, accepted_at, now) {
+                return Err(state_changed(action, &state, before));
+            }
+            // The response shows the version this write will create.
+            let mut preview = state.clone();
+            preview.version += 1;
+            let body = lead_summary(&preview);
+            let idempotency = key.as_ref().map(|k| {
+                let stored = StoredResponse {
+                    request_hash: hash.clone(),
+                    status: StatusCode::OK.as_u16(),
+                    body: body.to_string(),
+                };
+                (k.clone(), stored, now)
+            });
+            Ok(Some(Change {
+                state,
+                events,
+                metrics: Vec::new(),
+                idempotency,
+                output: body,
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(Saved::Written {
+            state,
+            output,
+            consumed,
+        })) => {
+            tracing::info!(
+                lead_id = %state.lead_id,
+                action = action.as_str(),
+                status = %state.status,
+                version = state.version,
+                write_units = consumed.write_units,
+                "disposition stored"
+            );
+            Ok(json_response(StatusCode::OK, &output))
+        }
+        Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
+        Ok(Err(api)) => Err(api),
+        Err(StoreError::DuplicateRequest) => match key {
+            // A concurrent twin with the same key won the race: answer as it did.
+            Some(k) => replay_stored(&app.store, &k, &hash)
+                .await?
+                .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
+            None => Err(StoreError::DuplicateRequest.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn apply(
+    action: Action,
+    state: &mut LeadState,
+    d: &Disposition,
+    contract: &Contract,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditEvent>, DispositionError> {
+    match action {
+        Action::Accept => state.accept(&d.by, contract, now),
+        Action::Reject => state.reject(
+            &d.by,
+            d.reason.as_deref().unwrap_or_default(),
+            d.note.as_deref(),
+            contract,
+            now,
+        ),
+        Action::Qualify => state.qualify(&d.by, contract, now),
+        Action::Touch => state.touch(&d.by, contract, now),
+    }
+}
+
+/// A transition is a decision about the lead as its sender saw it. Reject is the one
+/// transition legal from two states (MQL and SAL), so a reject racing an accept would
+/// otherwise succeed too and silently undo the acceptance. It is refused when the
+/// status moved since this request's first read (the store retried after a conflict),
+/// or when the SAL was accepted at or after this request arrived (`now` is API
+/// Gateway's receive time): its sender cannot have seen that acceptance. A later
+/// reject of the SAL, sent after the acceptance, goes through.
+fn decided_on_another_state(
+    action: Action,
+    first: Status,
+    before: Status,
+    accepted_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    if action == Action::Touch {
+        // A touch is not a decision about the status; it applies to whatever is current.
+        return false;
+    }
+    first != before
+        || (action == Action::Reject
+            && before == Status::Sal
+            && accepted_at.is_some_and(|at| at >= now))
+}
+
+fn state_changed(action: Action, state: &LeadState, current: Status) -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::CONFLICT,
+        "state_changed",
+        format!(
+            "cannot {} a lead that is {current}: it became {current} while this request was on its way; \
+             look at the lead again and resend if you still mean it",
+            action.as_str()
+        ),
+    );
+    error.extra = Some(json!({
+        "lead_id": state.lead_id,
+        "current_state": current,
+    }));
+    error
+}
+
+fn disposition_error(action: Action, state: &LeadState, e: DispositionError) -> ApiError {
+    match e {
+        DispositionError::Illegal(illegal) => {
+            // `touch` reuses the accept transition in its error; name what was asked.
+            let message = match action {
+                Action::Touch => {
+                    format!("cannot log a touch on a lead that is {}", illegal.current)
+                }
+                _ => illegal.to_string(),
+            };
+            let mut error = ApiError::new(StatusCode::CONFLICT, "illegal_transition", message);
+            error.extra = Some(json!({
+                "lead_id": state.lead_id,
+                "current_state": illegal.current,
+            }));
+            error
+        }
+        DispositionError::UnknownReason { given, allowed } => {
+            let mut error = ApiError::invalid(vec![FieldError::new(
+                "reason",
+                format!(
+                    "\"{}\" is not a rejection reason; allowed: {}",
+                    clip(&given, 100),
+                    allowed.join(", ")
+                ),
+            )]);
+            error.extra = Some(json!({ "allowed": allowed }));
+            error
+        }
+    }
+}
+
+/// The answer to a disposition: where the lead stands now and how fast sales was.
+pub fn lead_summary(state: &LeadState) -> Value {
+    json!({
+        "lead_id": state.lead_id,
+        "status": state.status,
+        "version": state.version,
+        "team": state.team,
+        "contract_version": state.contract_version,
+        "mql_at": state.mql_at,
+        "sla_due_at": state.sla.as_ref().map(|s| s.due_at),
+        "accepted_at": state.accepted_at,
+        "accepted_by": state.accepted_by,
+        // Business minutes from MQL to the accept (or the reject of an MQL).
+        "business_minutes": state.accept_business_minutes,
+        "within_sla": state.accepted_within_sla,
+        "first_touch_at": state.first_touch_at,
+        "qualified_at": state.qualified_at,
+        "rejection": state.rejection,
+    })
+}
+
+async fn queue(
+    app: &DispositionApp,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let query = req.uri().query().unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
+        ApiError::invalid(vec![FieldError::new(
+            "query",
+            format!("is not a valid query string: {e}"),
+        )])
+    })?;
+    let team = pairs
+        .iter()
+        .find(|(k, _)| k == "team")
+        .map(|(_, v)| v.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid(vec![FieldError::new("team", "is required")]))?;
+    if !app.contract.spec.teams.contains_key(team) {
+        let mut error = ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("team \"{}\" is not in the contract", clip(team, 100)),
+        );
+        error.extra = Some(json!({ "teams": app.contract.spec.teams.keys().collect::<Vec<_>>() }));
+        return Err(error);
+    }
+    let calendar = app.contract.team_calendar(team);
+    let mut leads = app.store.team_queue(team).await?;
+    // The index can lag a write by a moment in AWS, and its string sort key orders
+    // timestamps of one second with and without a fraction wrongly: check and sort here.
+    leads.retain(|s| s.status == Status::Mql && s.team.as_deref() == Some(team));
+    leads.sort_by(|a, b| a.mql_at.cmp(&b.mql_at).then(a.lead_id.cmp(&b.lead_id)));
+    let items: Vec<Value> = leads.iter().map(|s| queue_item(s, calendar, now)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "team": team,
+            "as_of": now,
+            "count": items.len(),
+            "leads": items,
+        }),
+    ))
+}
+
+fn queue_item(state: &LeadState, calendar: Option<&BusinessCalendar>, now: DateTime<Utc>) -> Value {
+    let a = state.assessment.as_ref();
+    let due_at = state.sla.as_ref().map(|s| s.due_at);
+    json!({
+        "lead_id": state.lead_id,
+        "name": state.profile.full_name(),
+        "company": state.profile.company,
+        "title": state.profile.title,
+        "mql_at": state.mql_at,
+        "due_at": due_at,
+        "fit_tier": a.map(|a| a.fit_tier),
+        "fast_lane": a.map(|a| a.fast_lane),
+        "mql_reason": a.map(|a| a.mql_reason.clone()),
+        "sla_minutes_left": due_at.zip(calendar).map(|(due, cal)| minutes_left(cal, now, due)),
+    })
+}
+
+/// Business minutes from `now` to `due` on the team's calendar; negative once overdue,
+/// by the business minutes since the deadline (a weekend does not count as overdue).
+pub fn minutes_left(calendar: &BusinessCalendar, now: DateTime<Utc>, due: DateTime<Utc>) -> i64 {
+    if due >= now {
+        calendar.business_minutes_between(now, due)
+    } else {
+        -calendar.business_minutes_between(due, now)
+    }
+}

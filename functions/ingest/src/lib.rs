@@ -20,8 +20,8 @@ use leadwatch::domain::lead::{
 use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::LeadState;
 use leadwatch::http::{
-    body_bytes, content_type, header_str, json_response, match_path, request_hash,
-    verify_signature, ApiError,
+    body_bytes, content_type, idempotency_key, json_response, match_path, replay_stored,
+    request_hash, route_path, verify_signature, ApiError,
 };
 use leadwatch::Contract;
 
@@ -34,7 +34,7 @@ pub struct IngestApp {
 }
 
 pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
-    let path = req.uri().path().to_string();
+    let path = route_path(&req);
     let result = if req.method() == Method::POST && match_path("/leads", &path).is_some() {
         post_lead(app, &req, now).await
     } else if let Some(id) = match_path("/leads/{id}/signals", &path).map(|p| p[0].to_string()) {
@@ -102,51 +102,6 @@ fn check_signature(
         Some(secret) => verify_signature(secret, req.headers(), body, now),
         None => Ok(()),
     }
-}
-
-/// The client's idempotency key: the `Idempotency-Key` header, else the body's
-/// `submission_id`. Scoped by route so that keys of different routes never collide.
-fn idempotency_key(
-    req: &Request,
-    scope: &str,
-    submission_id: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    let key = header_str(req.headers(), "idempotency-key").or(submission_id);
-    match key.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(k) if k.len() > 128 || k.chars().any(|c| c.is_control()) => {
-            Err(ApiError::invalid(vec![
-                leadwatch::domain::lead::FieldError::new(
-                    "Idempotency-Key",
-                    "must be at most 128 printable characters",
-                ),
-            ]))
-        }
-        Some(k) => Ok(Some(format!("{scope}:{k}"))),
-    }
-}
-
-/// A retried request gets the first response again; the same key on a different
-/// request is a client bug, reported as 409.
-async fn replay(store: &Store, key: &str, hash: &str) -> Result<Option<Response<Body>>, ApiError> {
-    let Some(stored) = store.stored_response(key).await? else {
-        return Ok(None);
-    };
-    if stored.request_hash != hash {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_key_reused",
-            "this idempotency key was used for a different request",
-        ));
-    }
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
-    let mut response = json_response(status, &body);
-    response.headers_mut().insert(
-        "idempotent-replayed",
-        lambda_http::http::HeaderValue::from_static("true"),
-    );
-    Ok(Some(response))
 }
 
 async fn post_lead(
@@ -225,7 +180,7 @@ async fn write_signals(
     may_create: bool,
 ) -> Result<Response<Body>, ApiError> {
     if let Some(k) = &key {
-        if let Some(response) = replay(&app.store, k, &hash).await? {
+        if let Some(response) = replay_stored(&app.store, k, &hash).await? {
             return Ok(response);
         }
     }
@@ -285,7 +240,7 @@ async fn write_signals(
         Ok(Err(api)) => Err(api),
         Err(StoreError::DuplicateRequest) => match key {
             // A concurrent twin with the same key won the race: answer as it did.
-            Some(k) => replay(&app.store, &k, &hash)
+            Some(k) => replay_stored(&app.store, &k, &hash)
                 .await?
                 .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
             None => Err(StoreError::DuplicateRequest.into()),

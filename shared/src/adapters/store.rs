@@ -425,7 +425,21 @@ impl Store {
 
     /// A lead's audit history, oldest first.
     pub async fn history(&self, lead_id: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut events = Vec::new();
+        Ok(self
+            .history_records(lead_id)
+            .await?
+            .into_iter()
+            .flat_map(|(_, events)| events)
+            .collect())
+    }
+
+    /// The audit records of a lead with the state version each one was written with,
+    /// oldest first: the order in which changes committed.
+    pub async fn history_records(
+        &self,
+        lead_id: &str,
+    ) -> Result<Vec<(u64, Vec<AuditEvent>)>, StoreError> {
+        let mut records = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
@@ -435,6 +449,7 @@ impl Store {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
                 .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead_id)))
                 .expression_attribute_values(":evt", AttributeValue::S("EVT#".into()))
+                .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -442,14 +457,49 @@ impl Store {
             for item in out.items.unwrap_or_default() {
                 let record: AuditRecord = serde_dynamo::from_item(item)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                events.extend(record.events);
+                records.push((record.version, record.events));
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,
             }
         }
-        Ok(events)
+        Ok(records)
+    }
+
+    /// Bulk-load lead states into an empty table (imports, backfills, load tests), 25
+    /// items per request. Unconditional: never use it on leads that may exist.
+    pub async fn import(&self, states: &[LeadState]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in states.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for state in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(state_item(state)?))
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = HashMap::from([(self.table.clone(), requests)]);
+            // BatchWriteItem may leave items unprocessed under load: resend them.
+            for attempt in 0..MAX_ATTEMPTS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(aws)?;
+                match out.unprocessed_items {
+                    Some(left) if !left.is_empty() => {
+                        pending = left;
+                        backoff(attempt).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Leads whose timer in `shard` is due at `now`, read from the sparse timer index.
@@ -665,6 +715,14 @@ fn state_item(state: &LeadState) -> Result<HashMap<String, AttributeValue>, Stor
     item.insert(table::SK.into(), AttributeValue::S(STATE_SK.into()));
     // The state's own `mql_at` is the queue index's sort key; `queue_team`, its
     // partition key, is present only while the lead waits for sales.
+    // A fixed-width form (always milliseconds) so that the index sorts by time: chrono
+    // omits a zero fraction, and "…:00.500Z" sorts before "…:00Z" as a string.
+    if let Some(mql_at) = state.mql_at {
+        item.insert(
+            table::MQL_AT.into(),
+            AttributeValue::S(mql_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        );
+    }
     if state.status == crate::domain::lifecycle::Status::Mql && state.mql_at.is_some() {
         if let Some(team) = &state.team {
             item.insert(table::QUEUE_TEAM.into(), AttributeValue::S(team.clone()));

@@ -325,7 +325,8 @@ pub fn parse_signal_batch(
     }
 }
 
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<FieldError>> {
+/// The body as a JSON object, or the `body` field error saying why not.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<FieldError>> {
     let text = std::str::from_utf8(body)
         .map_err(|_| vec![FieldError::new("body", "is not valid UTF-8")])?;
     match serde_json::from_str::<Value>(text) {
