@@ -79,6 +79,8 @@ pub struct Store {
 }
 
 const STATE_SK: &str = "STATE";
+/// The attribute holding a lead's state as a JSON document.
+const STATE_DOCUMENT: &str = "state";
 /// Idempotency records live for a day: long enough for any client retry policy.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 86_400;
 /// Optimistic-lock retries before a write gives up with a conflict.
@@ -709,23 +711,49 @@ impl From<&aws_sdk_dynamodb::types::ConsumedCapacity> for Consumed {
 /// from it. Attributes of an index are written only when the lead belongs in it; that
 /// absence is what keeps both indexes sparse.
 fn state_item(state: &LeadState) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let mut item: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    item.insert(table::PK.into(), AttributeValue::S(lead_pk(&state.lead_id)));
-    item.insert(table::SK.into(), AttributeValue::S(STATE_SK.into()));
-    // The state's own `mql_at` is the queue index's sort key; `queue_team`, its
-    // partition key, is present only while the lead waits for sales.
-    // A fixed-width form (always milliseconds) so that the index sorts by time: chrono
-    // omits a zero fraction, and "…:00.500Z" sorts before "…:00Z" as a string.
+    // The state travels as one JSON document: nothing queries inside it, and one string
+    // attribute is far cheaper to write and parse than a deep tree of maps. The
+    // attributes that conditions and indexes use sit beside it.
+    let document = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut item = HashMap::from([
+        (
+            table::PK.to_string(),
+            AttributeValue::S(lead_pk(&state.lead_id)),
+        ),
+        (table::SK.to_string(), AttributeValue::S(STATE_SK.into())),
+        (
+            "lead_id".to_string(),
+            AttributeValue::S(state.lead_id.clone()),
+        ),
+        (
+            "status".to_string(),
+            AttributeValue::S(state.status.as_str().into()),
+        ),
+        (
+            "version".to_string(),
+            AttributeValue::N(state.version.to_string()),
+        ),
+        (
+            table::SLA_STEP.to_string(),
+            AttributeValue::N(state.sla_step.to_string()),
+        ),
+        (STATE_DOCUMENT.to_string(), AttributeValue::S(document)),
+    ]);
+    if let Some(team) = &state.team {
+        item.insert("team".into(), AttributeValue::S(team.clone()));
+    }
+    // The queue index sorts on `mql_at`: a fixed-width form (always milliseconds), since
+    // chrono omits a zero fraction and "…:00.500Z" sorts before "…:00Z" as a string.
+    // `queue_team`, its partition key, is present only while the lead waits for sales.
     if let Some(mql_at) = state.mql_at {
         item.insert(
             table::MQL_AT.into(),
             AttributeValue::S(mql_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
         );
-    }
-    if state.status == crate::domain::lifecycle::Status::Mql && state.mql_at.is_some() {
-        if let Some(team) = &state.team {
-            item.insert(table::QUEUE_TEAM.into(), AttributeValue::S(team.clone()));
+        if state.status == crate::domain::lifecycle::Status::Mql {
+            if let Some(team) = &state.team {
+                item.insert(table::QUEUE_TEAM.into(), AttributeValue::S(team.clone()));
+            }
         }
     }
     if let Some((at, kind)) = state.next_timer() {
@@ -745,18 +773,15 @@ fn state_item(state: &LeadState) -> Result<HashMap<String, AttributeValue>, Stor
     Ok(item)
 }
 
-fn state_from_item(mut item: HashMap<String, AttributeValue>) -> Result<LeadState, StoreError> {
-    for derived in [
-        table::PK,
-        table::SK,
-        table::TIMER_SHARD,
-        table::TIMER_AT,
-        table::TIMER_KIND,
-        table::QUEUE_TEAM,
-    ] {
-        item.remove(derived);
+fn state_from_item(item: HashMap<String, AttributeValue>) -> Result<LeadState, StoreError> {
+    match item.get(STATE_DOCUMENT) {
+        Some(AttributeValue::S(document)) => {
+            serde_json::from_str(document).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+        _ => Err(StoreError::Corrupt(
+            "lead item without its state document".into(),
+        )),
     }
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 async fn backoff(attempt: u32) {

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Infra checks for infra/template.yaml; any finding fails.
+#
+#   infra/check.sh
+#
+# 1. translate: infra/translate.py runs aws-sam-translator offline on the SAM template
+#    (fails on any translation error) and prints the table it declares.
+# 2. cfn-lint on the SAM template (SAM schemas) and on the translated CloudFormation,
+#    which also lints what SAM generates (roles, permissions, stage, rule).
+# 3. checkov (cloudformation framework) on both, offline (--skip-download).
+#
+# Skips live in place, on the resource, with the reason (checkov: Metadata.checkov.skip;
+# cfn-lint: Metadata.cfn-lint.config.ignore_checks); there is no global skip list.
+#
+# Tools: cfn-lint and aws-sam-translator are in the project virtualenv ./.venv
+# (scripts/requirements-infra.txt, installed by `scripts/stack.sh venv`, which re-installs
+# only when a scripts/requirements*.txt file changed). checkov cannot share that venv
+# (it pins an older boto3 than moto's set), so it lives in ./.venv/checkov, made from
+# infra/requirements-checkov.txt and re-installed only when that file changes (hash stamp
+# .venv/checkov/.requirements.sha256). Both are gitignored with .venv/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+CHECKOV_VENV="$VENV/checkov"
+CHECKOV_REQ="$ROOT/infra/requirements-checkov.txt"
+TEMPLATE="infra/template.yaml"
+PYTHON="${PYTHON:-python3}"
+
+log() { echo "check.sh: $*" >&2; }
+step() { echo "== $*"; }
+
+# ---------------------------------------------------------------- virtualenvs
+project_venv() {
+  if [[ -x "$ROOT/scripts/stack.sh" ]]; then
+    "$ROOT/scripts/stack.sh" venv
+  else
+    # Without stack.sh: the same stamp scheme for the infra requirements alone.
+    local req="$ROOT/scripts/requirements-infra.txt" stamp="$VENV/.requirements-infra.sha256" want
+    want="$(sha256sum <"$req" | cut -d' ' -f1)"
+    if [[ ! -f "$stamp" || "$(<"$stamp")" != "$want" ]] || ! "$PY" -c '' 2>/dev/null; then
+      "$PY" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$VENV" >&2
+      log "installing scripts/requirements-infra.txt into .venv"
+      "$PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+      echo "$want" >"$stamp"
+    fi
+  fi
+  if ! "$PY" -c 'import samtranslator, cfnlint' 2>/dev/null; then
+    log ".venv lacks aws-sam-translator or cfn-lint after install (scripts/requirements-infra.txt)"
+    exit 1
+  fi
+}
+
+checkov_venv() {
+  local py="$CHECKOV_VENV/bin/python" stamp="$CHECKOV_VENV/.requirements.sha256" want
+  want="$(sha256sum <"$CHECKOV_REQ" | cut -d' ' -f1)"
+  # The stamp is written only after a full install, so an interrupted one is redone.
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && "$py" -c '' 2>/dev/null; then
+    return 0
+  fi
+  "$py" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$CHECKOV_VENV" >&2
+  log "installing infra/requirements-checkov.txt into .venv/checkov (about a minute the first time)"
+  "$py" -m pip install --quiet --disable-pip-version-check -r "$CHECKOV_REQ" >&2
+  echo "$want" >"$stamp"
+}
+
+step "infra tools: .venv (cfn-lint, aws-sam-translator) and .venv/checkov"
+project_venv
+mkdir -p "$VENV"
+(
+  # Concurrent check.sh runs: one installs checkov, the others wait for it.
+  if command -v flock >/dev/null; then flock 9; fi
+  checkov_venv
+) 9>"$VENV/.checkov.lock"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+TRANSLATED="$WORK/template.translated.json"
+
+# ---------------------------------------------------------------- checks
+step "sam translate $TEMPLATE (offline)"
+"$PY" infra/translate.py "$TEMPLATE" --cfn "$TRANSLATED" >"$WORK/table.json"
+echo "table: $("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), sort_keys=True))' "$WORK/table.json")"
+
+step "dashboard bodies are JSON"
+# CloudFormation passes DashboardBody through; a JSON slip would only fail at deploy.
+# Every ${...} of its Fn::Sub becomes 1 (a number outside quotes, text inside).
+"$PY" - "$TRANSLATED" <<'PY'
+import json, re, sys
+resources = json.load(open(sys.argv[1]))["Resources"]
+for name, r in resources.items():
+    if r["Type"] != "AWS::CloudWatch::Dashboard":
+        continue
+    body = r["Properties"]["DashboardBody"]
+    text = body["Fn::Sub"] if isinstance(body, dict) else body
+    text = text[0] if isinstance(text, list) else text
+    try:
+        widgets = json.loads(re.sub(r"\$\{[^}]*\}", "1", text))["widgets"]
+    except (ValueError, KeyError) as e:
+        sys.exit(f"check.sh: {name}: DashboardBody is not dashboard JSON: {e}")
+    print(f"{name}: {len(widgets)} widgets")
+PY
+
+# Both linters always run, so one pass shows every finding; either failing fails.
+failed=()
+
+step "cfn-lint $TEMPLATE + translated template"
+if "$VENV/bin/cfn-lint" -- "$TEMPLATE" "$TRANSLATED"; then
+  echo "cfn-lint: no findings"
+else
+  failed+=(cfn-lint)
+fi
+
+step "checkov (cloudformation) $TEMPLATE + translated template"
+# Offline and deterministic: no Prisma Cloud guideline download, no PyPI update check.
+export BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE
+# checkov exits 0 on a file it cannot parse, so its JSON summary is checked as well.
+if ! "$CHECKOV_VENV/bin/checkov" --quiet --compact --skip-download --framework cloudformation \
+  -f "$TEMPLATE" -f "$TRANSLATED" -o cli -o json --output-file-path "console,$WORK/checkov.json" ||
+  ! "$PY" - "$WORK/checkov.json" <<'PY'; then
+import json, sys
+reports = json.load(open(sys.argv[1]))
+for report in reports if isinstance(reports, list) else [reports]:
+    s = report["summary"]
+    if s["parsing_errors"] or not s["resource_count"] or s["failed"]:
+        sys.exit(f"check.sh: checkov {report.get('check_type')}: {s}")
+PY
+  failed+=(checkov)
+fi
+
+if ((${#failed[@]})); then
+  log "FAILED: ${failed[*]} (fix the template, or skip in place on the resource with the reason)"
+  exit 1
+fi
+echo "infra checks passed"
