@@ -1,6 +1,8 @@
 //! `leadwatch`: the operator's command line. Checks and applies the MQL contract
 //! locally, with no AWS account needed.
 
+mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -43,6 +45,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the whole pipeline on the local AWS stack (started by scripts/demo.sh) on a
+    /// simulated clock, and print the alerts and the SLA report.
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
             contract,
             json,
         } => score(&lead, at.as_deref(), contract.as_deref(), json),
+        Command::Demo => run_demo(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,6 +95,19 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+fn run_demo() -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            message: format!("cannot start the async runtime: {e}"),
+            code: 1,
+        })?;
+    runtime
+        .block_on(demo::run())
+        .map_err(|message| Failure { message, code: 1 })
 }
 
 fn load_contract(path: Option<&Path>) -> Result<Contract, Failure> {

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod explain;
 pub mod lead;
 pub mod lifecycle;
+pub mod metrics;
 pub mod packet;
 pub mod sla;
 pub mod state;
