@@ -441,30 +441,19 @@ impl Store {
         &self,
         lead_id: &str,
     ) -> Result<Vec<(u64, Vec<AuditEvent>)>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead_id)))
+            .expression_attribute_values(":evt", AttributeValue::S("EVT#".into()))
+            .consistent_read(true);
         let mut records = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-                .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead_id)))
-                .expression_attribute_values(":evt", AttributeValue::S("EVT#".into()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(aws)?;
-            for item in out.items.unwrap_or_default() {
-                let record: AuditRecord = serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                records.push((record.version, record.events));
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        for item in query_all(request).await?.0 {
+            let record: AuditRecord =
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            records.push((record.version, record.events));
         }
         Ok(records)
     }
@@ -511,141 +500,51 @@ impl Store {
         shard: &str,
         now: DateTime<Utc>,
     ) -> Result<(Vec<TimerRef>, f64), StoreError> {
-        let mut due = Vec::new();
-        let mut read_units = 0.0;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(table::TIMERS_INDEX)
-                .key_condition_expression("#shard = :shard AND #at <= :now")
-                .expression_attribute_names("#shard", table::TIMER_SHARD)
-                .expression_attribute_names("#at", table::TIMER_AT)
-                .expression_attribute_values(":shard", AttributeValue::S(shard.into()))
-                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(aws)?;
-            read_units += out
-                .consumed_capacity
-                .as_ref()
-                .and_then(|c| c.capacity_units)
-                .unwrap_or(0.0);
-            for item in out.items.unwrap_or_default() {
-                let lead_id = match item.get(table::PK) {
-                    Some(AttributeValue::S(pk)) => pk.trim_start_matches("LEAD#").to_string(),
-                    _ => return Err(StoreError::Corrupt("timer index item without pk".into())),
-                };
-                let timer_at = match item.get(table::TIMER_AT) {
-                    Some(AttributeValue::N(n)) => n.parse().unwrap_or_default(),
-                    _ => 0,
-                };
-                due.push(TimerRef { lead_id, timer_at });
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::TIMERS_INDEX)
+            .key_condition_expression("#shard = :shard AND #at <= :now")
+            .expression_attribute_names("#shard", table::TIMER_SHARD)
+            .expression_attribute_names("#at", table::TIMER_AT)
+            .expression_attribute_values(":shard", AttributeValue::S(shard.into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let (items, read_units) = query_all(request).await?;
+        let mut due = Vec::with_capacity(items.len());
+        for item in items {
+            let lead_id = match item.get(table::PK) {
+                Some(AttributeValue::S(pk)) => pk.trim_start_matches("LEAD#").to_string(),
+                _ => return Err(StoreError::Corrupt("timer index item without pk".into())),
+            };
+            let timer_at = match item.get(table::TIMER_AT) {
+                Some(AttributeValue::N(n)) => n.parse().unwrap_or_default(),
+                _ => 0,
+            };
+            due.push(TimerRef { lead_id, timer_at });
         }
         Ok((due, read_units))
     }
 
     /// A team's open MQLs, oldest first, from the sparse team-queue index.
     pub async fn team_queue(&self, team: &str) -> Result<Vec<LeadState>, StoreError> {
-        let mut leads = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(table::TEAM_QUEUE_INDEX)
-                .key_condition_expression("#team = :team")
-                .expression_attribute_names("#team", table::QUEUE_TEAM)
-                .expression_attribute_values(":team", AttributeValue::S(team.into()))
-                .scan_index_forward(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(aws)?;
-            for item in out.items.unwrap_or_default() {
-                leads.push(state_from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(leads)
-    }
-
-    /// The rollup items of one month (one query: no scan).
-    pub async fn month_metrics(
-        &self,
-        month: &str,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(format!("METRICS#{month}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(aws)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(items)
-    }
-
-    /// Record that a one-off alert (not tied to a lead) was sent; false if it already was.
-    pub async fn mark_once(&self, alert_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let out = self
+        let request = self
             .client
-            .put_item()
+            .query()
             .table_name(&self.table)
-            .item(table::PK, AttributeValue::S(format!("ONCE#{alert_id}")))
-            .item(table::SK, AttributeValue::S("ONCE".into()))
-            .item("at", AttributeValue::S(now.to_rfc3339()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(aws(e)),
-        }
-    }
-
-    /// Undo [`Store::mark_once`] when the alert could not be published.
-    pub async fn unmark_once(&self, alert_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(format!("ONCE#{alert_id}")))
-            .key(table::SK, AttributeValue::S("ONCE".into()))
-            .send()
-            .await
-            .map_err(aws)?;
-        Ok(())
+            .index_name(table::TEAM_QUEUE_INDEX)
+            .key_condition_expression("#team = :team")
+            .expression_attribute_names("#team", table::QUEUE_TEAM)
+            .expression_attribute_values(":team", AttributeValue::S(team.into()))
+            .scan_index_forward(true);
+        let leads = query_all(request)
+            .await?
+            .0
+            .into_iter()
+            .map(state_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(leads)
     }
 }
 
@@ -782,6 +681,25 @@ fn state_from_item(item: HashMap<String, AttributeValue>) -> Result<LeadState, S
             "lead item without its state document".into(),
         )),
     }
+}
+
+/// Every page of a query (the SDK's paginator), with the read capacity it reported.
+async fn query_all(
+    request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<(Vec<HashMap<String, AttributeValue>>, f64), StoreError> {
+    let mut pages = request.into_paginator().send();
+    let mut items = Vec::new();
+    let mut read_units = 0.0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws)?;
+        read_units += page
+            .consumed_capacity
+            .as_ref()
+            .and_then(|c| c.capacity_units)
+            .unwrap_or(0.0);
+        items.extend(page.items.unwrap_or_default());
+    }
+    Ok((items, read_units))
 }
 
 async fn backoff(attempt: u32) {
