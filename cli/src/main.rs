@@ -129,15 +129,14 @@ fn load_contract(path: Option<&Path>) -> Result<Contract, Failure> {
 
 fn contract_check(file: Option<&Path>) -> Result<(), Failure> {
     let contract = load_contract(file)?;
-    println!(
+    print_out(&format!(
         "{}: contract {} is valid ({} signal types, {} teams, {} SLA policies)",
         file.map_or("built-in".into(), |p| p.display().to_string()),
         contract.version(),
         contract.spec.signals.len(),
         contract.spec.teams.len(),
         contract.spec.sla.policies.len()
-    );
-    Ok(())
+    ))
 }
 
 fn score(
@@ -177,14 +176,27 @@ fn score(
         });
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Failure::input(format!("cannot encode the assessment: {e}")))?;
-        println!("{text}");
+        print_out(&text)
     } else {
-        println!(
-            "Lead:      {} ({})",
+        print_out(&format!(
+            "Lead:      {} ({})\n{}",
             submission.profile.email,
-            lead_id_for(&submission.profile.email)
-        );
-        println!("{}", explain::render(&assessment));
+            lead_id_for(&submission.profile.email),
+            explain::render(&assessment)
+        ))
     }
-    Ok(())
+}
+
+/// Write to stdout; a reader that went away (`leadwatch score x | head -1`) is not an
+/// error worth a panic, which `println!` would make of it.
+fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure {
+            message: format!("cannot write to stdout: {e}"),
+            code: 1,
+        }),
+        _ => Ok(()),
+    }
 }

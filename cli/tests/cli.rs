@@ -303,3 +303,21 @@ fn unknown_commands_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("<LEAD>"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `leadwatch score --json lead.json | head -1`: the pipe closes before we write.
+    let lead = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/director-pricing.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadwatch"))
+        .args(["score", "--json", "--at", "2026-11-23T15:00:00Z"])
+        .arg(&lead)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{:?} {err}", out.status);
+}
