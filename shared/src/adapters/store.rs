@@ -703,14 +703,10 @@ async fn query_all(
 }
 
 async fn backoff(attempt: u32) {
-    // Jitter without a random crate: the low bits of the clock are random enough to
-    // spread colliding writers apart.
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-            % 20,
-    );
+    // Jitter spreads colliding writers apart. `RandomState` is seeded randomly for each
+    // instance, which is all the randomness this needs (no clock, no extra crate).
+    use std::hash::BuildHasher;
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % 20;
     let base = 5u64 * u64::from(attempt.min(10) + 1);
     tokio::time::sleep(StdDuration::from_millis(base + jitter)).await;
 }
