@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
 use leadwatch::domain::calendar::BusinessCalendar;
-use leadwatch::domain::lead::{json_object, FieldError};
+use leadwatch::domain::lead::{json_object, text_value, FieldError};
 use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
 use leadwatch::domain::text::clip;
@@ -195,9 +195,6 @@ pub fn parse_disposition(
     }
 }
 
-/// An optional trimmed string field; empty counts as absent. `multiline` admits
-/// newlines and tabs (a note); nothing else with control characters is stored, since
-/// this text ends up in alerts and CSV exports.
 fn text_field(
     object: &Map<String, Value>,
     field: &str,
@@ -205,33 +202,7 @@ fn text_field(
     multiline: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
-    match object.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            let trimmed = s.trim();
-            if trimmed.chars().count() > max_chars {
-                errors.push(FieldError::new(
-                    field,
-                    format!("is longer than {max_chars} characters"),
-                ));
-                None
-            } else if trimmed
-                .chars()
-                .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
-            {
-                errors.push(FieldError::new(field, "contains control characters"));
-                None
-            } else if trimmed.is_empty() {
-                None
-            } else {
-                Some(trimmed.to_string())
-            }
-        }
-        Some(_) => {
-            errors.push(FieldError::new(field, "must be a string"));
-            None
-        }
-    }
+    text_value(object.get(field), field, max_chars, multiline, errors)
 }
 
 /// Ids are made by `lead_id_for`; anything far from that shape cannot name a lead, and

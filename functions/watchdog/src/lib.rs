@@ -22,11 +22,11 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::{Change, Saved, Store};
+use leadwatch::adapters::store::{Change, Saved, Store, StoreError};
 use leadwatch::adapters::table::all_timer_shards;
 use leadwatch::domain::alert::{returned_to_nurture_alert, sla_alert, AlertMessage};
 use leadwatch::domain::sla::StepKind;
-use leadwatch::domain::state::DueWork;
+use leadwatch::domain::state::{AuditEvent, DueWork, LeadState};
 use leadwatch::Contract;
 
 /// Catch-up bound: a lead whose warning, breach and level 2 are all due (say after an
@@ -231,24 +231,21 @@ async fn claim(
     }
 }
 
-/// The alert went out: move the lead on, if this run still holds the claim.
-async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) -> bool {
-    let contract = &app.contract;
+/// Apply `change` to the lead if this run still holds its claim on the work; a lead
+/// that moved on (accepted, or its lapsed claim taken by another run) is left alone.
+async fn update_claimed(
+    app: &WatchdogApp,
+    claim: &Claimed,
+    token: &str,
+    mut change: impl FnMut(&mut LeadState) -> Vec<AuditEvent>,
+) -> Result<Saved<()>, StoreError> {
     let result = app
         .store
         .update_lead(&claim.lead_id, |current| {
-            let Some(mut state) = current else {
+            let Some(mut state) = current.filter(|s| s.holds_claim(token, &claim.work)) else {
                 return Ok::<_, Infallible>(None);
             };
-            if !state.holds_claim(token, &claim.work) {
-                return Ok(None);
-            }
-            let events = match &claim.work {
-                DueWork::Step { index, .. } => state.complete_step(*index, contract, now),
-                DueWork::ReturnToNurture => {
-                    state.return_to_nurture(contract, now).unwrap_or_default()
-                }
-            };
+            let events = change(&mut state);
             Ok(Some(Change {
                 state,
                 events,
@@ -257,16 +254,28 @@ async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<U
                 output: (),
             }))
         })
-        .await;
+        .await?;
     match result {
-        Ok(Ok(Saved::Written { .. })) => true,
-        Ok(Ok(Saved::Unchanged)) => {
-            // Published, but the lead moved on meanwhile (accepted, or the claim lapsed
-            // and another run took it): subscribers dedupe on the alert id.
+        Ok(saved) => Ok(saved),
+        Err(never) => match never {},
+    }
+}
+
+/// The alert went out: move the lead on.
+async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) -> bool {
+    let contract = &app.contract;
+    let result = update_claimed(app, claim, token, |state| match &claim.work {
+        DueWork::Step { index, .. } => state.complete_step(*index, contract, now),
+        DueWork::ReturnToNurture => state.return_to_nurture(contract, now).unwrap_or_default(),
+    })
+    .await;
+    match result {
+        Ok(Saved::Written { .. }) => true,
+        Ok(Saved::Unchanged) => {
+            // Published, but the lead moved on meanwhile: subscribers dedupe on the alert id.
             tracing::warn!(lead_id = %claim.lead_id, alert_id = %claim.alert.alert_id, "claim lost after publish");
             true
         }
-        Ok(Err(never)) => match never {},
         Err(e) => {
             tracing::error!(lead_id = %claim.lead_id, error = %e, "commit failed; the claim will lapse and the step be retried");
             false
@@ -274,26 +283,13 @@ async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<U
     }
 }
 
+/// The publish failed: give the step back so the next run retries it.
 async fn release(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) {
-    let result = app
-        .store
-        .update_lead(&claim.lead_id, |current| {
-            let Some(mut state) = current else {
-                return Ok::<_, Infallible>(None);
-            };
-            if !state.holds_claim(token, &claim.work) {
-                return Ok(None);
-            }
-            state.release_claim(now);
-            Ok(Some(Change {
-                state,
-                events: Vec::new(),
-                metrics: Vec::new(),
-                idempotency: None,
-                output: (),
-            }))
-        })
-        .await;
+    let result = update_claimed(app, claim, token, |state| {
+        state.release_claim(now);
+        Vec::new()
+    })
+    .await;
     if let Err(e) = result {
         tracing::error!(lead_id = %claim.lead_id, error = %e, "release failed; the claim will lapse instead");
     }

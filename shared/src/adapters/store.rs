@@ -324,18 +324,7 @@ impl Store {
             };
             let item =
                 serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            items.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(item))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(|e| StoreError::Aws(e.to_string()))?,
-                    )
-                    .build(),
-            );
+            items.push(put_new(&self.table, item)?);
         }
         for m in metrics {
             items.push(
@@ -354,18 +343,7 @@ impl Store {
                 table::TTL_ATTRIBUTE.into(),
                 AttributeValue::N((now.timestamp() + IDEMPOTENCY_TTL_SECONDS).to_string()),
             );
-            items.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(item))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(|e| StoreError::Aws(e.to_string()))?,
-                    )
-                    .build(),
-            );
+            items.push(put_new(&self.table, item)?);
         }
         let out = self
             .client
@@ -681,6 +659,21 @@ fn state_from_item(item: HashMap<String, AttributeValue>) -> Result<LeadState, S
             "lead item without its state document".into(),
         )),
     }
+}
+
+/// A transaction item that creates `item` and fails if it already exists: audit and
+/// idempotency records are written once, never overwritten.
+fn put_new(
+    table_name: &str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table_name)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| StoreError::Aws(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Every page of a query (the SDK's paginator), with the read capacity it reported.

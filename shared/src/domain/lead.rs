@@ -455,6 +455,19 @@ fn string_field(
     max_chars: usize,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
+    text_value(value, field, max_chars, true, errors)
+}
+
+/// An optional trimmed string; empty counts as absent. `multiline` admits newlines and
+/// tabs; no other control character is stored, since this text ends up in alerts,
+/// terminals and CSV exports. Problems are pushed to `errors` under `field`.
+pub fn text_value(
+    value: Option<&Value>,
+    field: &str,
+    max_chars: usize,
+    multiline: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     match value {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
@@ -467,7 +480,7 @@ fn string_field(
                 None
             } else if trimmed
                 .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
+                .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
             {
                 errors.push(FieldError::new(field, "contains control characters"));
                 None
