@@ -8,11 +8,14 @@
 # 2. cfn-lint on the SAM template (SAM schemas) and on the translated CloudFormation,
 #    which also lints what SAM generates (roles, permissions, stage, rule).
 # 3. checkov (cloudformation framework) on both, offline (--skip-download).
+# 4. infra/check_openapi.py: docs/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator,
+#    and every example matches its schema), and its routes are exactly the HTTP API routes
+#    of the translated template, each with the same function and authorisation.
 #
 # Skips live in place, on the resource, with the reason (checkov: Metadata.checkov.skip;
 # cfn-lint: Metadata.cfn-lint.config.ignore_checks); there is no global skip list.
 #
-# Tools: cfn-lint and aws-sam-translator are in the project virtualenv ./.venv
+# Tools: cfn-lint, aws-sam-translator and openapi-spec-validator are in the project virtualenv ./.venv
 # (scripts/requirements-infra.txt, installed by `scripts/stack.sh venv`, which re-installs
 # only when a scripts/requirements*.txt file changed). checkov cannot share that venv
 # (it pins an older boto3 than moto's set), so it lives in ./.venv/checkov, made from
@@ -47,8 +50,8 @@ project_venv() {
       echo "$want" >"$stamp"
     fi
   fi
-  if ! "$PY" -c 'import samtranslator, cfnlint' 2>/dev/null; then
-    log ".venv lacks aws-sam-translator or cfn-lint after install (scripts/requirements-infra.txt)"
+  if ! "$PY" -c 'import samtranslator, cfnlint, openapi_spec_validator' 2>/dev/null; then
+    log ".venv lacks aws-sam-translator, cfn-lint or openapi-spec-validator after install (scripts/requirements-infra.txt)"
     exit 1
   fi
 }
@@ -66,7 +69,7 @@ checkov_venv() {
   echo "$want" >"$stamp"
 }
 
-step "infra tools: .venv (cfn-lint, aws-sam-translator) and .venv/checkov"
+step "infra tools: .venv (cfn-lint, aws-sam-translator, openapi-spec-validator) and .venv/checkov"
 project_venv
 mkdir -p "$VENV"
 (
@@ -130,8 +133,14 @@ PY
   failed+=(checkov)
 fi
 
+step "OpenAPI docs/openapi.yaml against $TEMPLATE"
+# Reads the template translated above; names every route that is on one side only.
+if ! "$PY" infra/check_openapi.py --spec docs/openapi.yaml --template "$TEMPLATE" --cfn "$TRANSLATED"; then
+  failed+=(openapi)
+fi
+
 if ((${#failed[@]})); then
-  log "FAILED: ${failed[*]} (fix the template, or skip in place on the resource with the reason)"
+  log "FAILED: ${failed[*]} (fix the template or docs/openapi.yaml, or skip in place on the resource with the reason)"
   exit 1
 fi
 echo "infra checks passed"

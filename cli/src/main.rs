@@ -1,7 +1,9 @@
 //! `leadwatch`: the operator's command line. Checks and applies the MQL contract
 //! locally, with no AWS account needed.
 
+mod backtest;
 mod demo;
+mod ops;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,9 +47,83 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay a lead history (CSV, see docs/backtest.md) through a contract: MQL volume,
+    /// SQL rate per score band, precision and recall; `--compare` a second contract.
+    Backtest(backtest::BacktestArgs),
+    /// Lead histories for backtests: generate a seeded synthetic one.
+    History {
+        #[command(subcommand)]
+        action: backtest::HistoryAction,
+    },
     /// Run the whole pipeline on the local AWS stack (started by scripts/demo.sh) on a
-    /// simulated clock, and print the alerts and the SLA report.
-    Demo,
+    /// simulated clock, print the alerts and the SLA report, then serve the HTTP API on
+    /// the demo's data until Ctrl-C.
+    Demo {
+        /// Stop after the report instead of serving the API.
+        #[arg(long)]
+        no_serve: bool,
+        /// Port on 127.0.0.1 for the API after the demo; 0 picks any free port.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Serve the whole HTTP API (ingest, disposition, report) on one local base URL,
+    /// through the same handlers the Lambda functions run, until Ctrl-C. Needs
+    /// AWS_ENDPOINT_URL (the local stack: eval "$(scripts/stack.sh start)") or AWS
+    /// credentials; on the local stack the table is created if missing.
+    Serve {
+        /// DynamoDB table; defaults to LEADWATCH_TABLE, else "leadwatch".
+        #[arg(long)]
+        table: Option<String>,
+        /// Port on 127.0.0.1; 0 picks any free port.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Contract file; defaults to LEADWATCH_CONTRACT_FILE, else the built-in contract.
+        #[arg(long)]
+        contract: Option<PathBuf>,
+    },
+    /// The SLA adherence and funnel report by MQL month, from the monthly rollups:
+    /// the same figures as `GET /reports/sla`.
+    Report {
+        /// First month, YYYY-MM; defaults to two months before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month, YYYY-MM; defaults to this month.
+        #[arg(long)]
+        to: Option<String>,
+        /// One team only.
+        #[arg(long)]
+        team: Option<String>,
+        /// DynamoDB table; defaults to LEADWATCH_TABLE, else "leadwatch".
+        #[arg(long)]
+        table: Option<String>,
+        /// CSV instead of the table.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// JSON (the API's document) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Contract file (for the team list); defaults to LEADWATCH_CONTRACT_FILE, else built in.
+        #[arg(long)]
+        contract: Option<PathBuf>,
+    },
+    /// The CSV dossier: one row per lead with its handoff packet, for any CRM import.
+    Export {
+        /// Only leads in this status (lead, nurture, mql, sal, sql, rejected, disqualified).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this team's leads.
+        #[arg(long)]
+        team: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// DynamoDB table; defaults to LEADWATCH_TABLE, else "leadwatch".
+        #[arg(long)]
+        table: Option<String>,
+        /// Contract file (for the team list); defaults to LEADWATCH_CONTRACT_FILE, else built in.
+        #[arg(long)]
+        contract: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,7 +162,59 @@ fn main() -> ExitCode {
             contract,
             json,
         } => score(&lead, at.as_deref(), contract.as_deref(), json),
-        Command::Demo => run_demo(),
+        Command::Backtest(args) => backtest::run(&args),
+        Command::History { action } => backtest::history(action),
+        Command::Demo { no_serve, port } => block_on(demo::run(demo::Options {
+            serve: !no_serve,
+            port,
+        })),
+        Command::Serve {
+            table,
+            port,
+            contract,
+        } => run_serve(table, port, contract.as_deref()),
+        Command::Report {
+            from,
+            to,
+            team,
+            table,
+            csv,
+            json,
+            contract,
+        } => {
+            let format = if csv {
+                ops::ReportFormat::Csv
+            } else if json {
+                ops::ReportFormat::Json
+            } else {
+                ops::ReportFormat::Table
+            };
+            ops_command(contract.as_deref(), |contract| async move {
+                let args = ops::ReportArgs {
+                    table,
+                    from,
+                    to,
+                    team,
+                    format,
+                };
+                ops::report(args, &contract, &mut std::io::stdout().lock()).await
+            })
+        }
+        Command::Export {
+            status,
+            team,
+            out,
+            table,
+            contract,
+        } => ops_command(contract.as_deref(), |contract| async move {
+            let args = ops::ExportArgs {
+                table,
+                status,
+                team,
+                out,
+            };
+            ops::export(args, &contract, &mut std::io::stdout().lock()).await
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,7 +225,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_demo() -> Result<(), Failure> {
+fn block_on(task: impl std::future::Future<Output = Result<(), String>>) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -106,8 +234,47 @@ fn run_demo() -> Result<(), Failure> {
             code: 1,
         })?;
     runtime
-        .block_on(demo::run())
+        .block_on(task)
         .map_err(|message| Failure { message, code: 1 })
+}
+
+fn run_serve(table: Option<String>, port: u16, contract: Option<&Path>) -> Result<(), Failure> {
+    // The Lambdas read LEADWATCH_CONTRACT_FILE; `--contract` overrides it here.
+    let contract = match contract {
+        Some(path) => std::sync::Arc::new(load_contract(Some(path))?),
+        None => leadwatch::config::contract_from_env()
+            .map_err(|message| Failure { message, code: 1 })?,
+    };
+    let table = table
+        .or_else(|| std::env::var("LEADWATCH_TABLE").ok())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "leadwatch".into());
+    block_on(leadwatch_cli::serve::command(table, port, contract))
+}
+
+/// Run an ops command (report, export) against the table: the contract from `--contract`
+/// or the environment, bad input exit 2, store trouble exit 1.
+fn ops_command<F, Fut>(contract: Option<&Path>, command: F) -> Result<(), Failure>
+where
+    F: FnOnce(std::sync::Arc<Contract>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ops::OpsError>>,
+{
+    let contract = match contract {
+        Some(path) => std::sync::Arc::new(load_contract(Some(path))?),
+        None => leadwatch::config::contract_from_env()
+            .map_err(|message| Failure { message, code: 1 })?,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            message: format!("cannot start the async runtime: {e}"),
+            code: 1,
+        })?;
+    runtime.block_on(command(contract)).map_err(|e| match e {
+        ops::OpsError::Input(message) => Failure::input(message),
+        ops::OpsError::Store(message) => Failure { message, code: 1 },
+    })
 }
 
 fn load_contract(path: Option<&Path>) -> Result<Contract, Failure> {

@@ -141,6 +141,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// 405 with the `Allow` header HTTP requires, the same from every function.
+pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this path accepts {allow} only"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
+}
+
 /// The body's bytes, refusing anything over [`MAX_BODY_BYTES`] with 413.
 pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
     let bytes: &[u8] = req.body().as_ref();

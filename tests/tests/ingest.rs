@@ -379,6 +379,27 @@ async fn honeypot_submissions_are_accepted_and_dropped() {
         .await
         .unwrap()
         .is_none());
+    // A bot that also got the fields wrong still gets the polite 202, not a list of
+    // what to fix (JSON and form alike).
+    for (content_type, body) in [
+        (
+            "application/json",
+            r#"{"email": "not-an-email", "employees": "many", "website_url": "x"}"#,
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "email=nope&employees=-3&website_url=http%3A%2F%2Fspam.example",
+        ),
+    ] {
+        let r = handle(&app, request("POST", "/leads", content_type, body), now()).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::ACCEPTED,
+            "{content_type}: {:?}",
+            r.body()
+        );
+        assert!(!String::from_utf8_lossy(r.body().as_ref()).contains("fields"));
+    }
 }
 
 #[tokio::test]

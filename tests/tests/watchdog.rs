@@ -248,7 +248,6 @@ async fn a_rejected_mql_returns_to_nurture_with_its_reason_and_marketing_hears_o
                 leadwatch::adapters::store::Change {
                     state: st,
                     events,
-                    metrics: vec![],
                     idempotency: None,
                     output: (),
                 },

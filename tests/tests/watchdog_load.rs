@@ -158,7 +158,6 @@ async fn an_acceptance_that_commits_first_is_never_escalated() {
                     Ok::<_, DispositionError>(Some(Change {
                         state: st,
                         events,
-                        metrics: vec![],
                         idempotency: None,
                         output: (),
                     }))

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
@@ -25,8 +25,8 @@ use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
 use leadwatch::domain::text::clip;
 use leadwatch::http::{
-    body_bytes, idempotency_key, json_response, match_path, replay_stored, request_hash,
-    route_path, ApiError,
+    body_bytes, idempotency_key, json_response, match_path, method_not_allowed, replay_stored,
+    request_hash, route_path, ApiError,
 };
 use leadwatch::Contract;
 
@@ -113,19 +113,6 @@ pub async fn handle(app: &DispositionApp, req: Request, now: DateTime<Utc>) -> R
         format!("no route for {method} {}", clip(&path, 200)),
     )
     .into_response()
-}
-
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut response = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("this path accepts {allow} only"),
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
 }
 
 /// Parse and validate a disposition body. Every bad field is reported, not just the
@@ -269,7 +256,6 @@ async fn dispose(
             Ok(Some(Change {
                 state,
                 events,
-                metrics: Vec::new(),
                 idempotency,
                 output: body,
             }))

@@ -15,13 +15,14 @@ use serde_json::{json, Value};
 
 use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
 use leadwatch::domain::lead::{
-    lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile, Signal,
+    honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
+    Signal,
 };
 use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::LeadState;
 use leadwatch::http::{
-    body_bytes, content_type, idempotency_key, json_response, match_path, replay_stored,
-    request_hash, route_path, verify_signature, ApiError,
+    body_bytes, content_type, idempotency_key, json_response, match_path, method_not_allowed,
+    replay_stored, request_hash, route_path, verify_signature, ApiError,
 };
 use leadwatch::Contract;
 
@@ -35,20 +36,21 @@ pub struct IngestApp {
 
 pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
     let path = route_path(&req);
-    let result = if req.method() == Method::POST && match_path("/leads", &path).is_some() {
+    let result = if match_path("/leads", &path).is_some() {
+        if req.method() != Method::POST {
+            return method_not_allowed("POST");
+        }
         post_lead(app, &req, now).await
     } else if let Some(id) = match_path("/leads/{id}/signals", &path).map(|p| p[0].to_string()) {
-        if req.method() == Method::POST {
-            post_signals(app, &req, &id, now).await
-        } else {
-            Err(method_not_allowed())
+        if req.method() != Method::POST {
+            return method_not_allowed("POST");
         }
+        post_signals(app, &req, &id, now).await
     } else if let Some(id) = match_path("/leads/{id}", &path).map(|p| p[0].to_string()) {
-        if req.method() == Method::GET {
-            get_lead(app, &id).await
-        } else {
-            Err(method_not_allowed())
+        if req.method() != Method::GET {
+            return method_not_allowed("GET");
         }
+        get_lead(app, &id).await
     } else {
         Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -57,14 +59,6 @@ pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Respon
         ))
     };
     result.unwrap_or_else(ApiError::into_response)
-}
-
-fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this path",
-    )
 }
 
 /// The response for a stored lead: what the form's sender (or its marketing tool) needs.
@@ -111,7 +105,8 @@ async fn post_lead(
 ) -> Result<Response<Body>, ApiError> {
     let body = body_bytes(req)?;
     check_signature(app, req, body, now)?;
-    let submission = match content_type(req.headers()).as_str() {
+    let form = content_type(req.headers()) == "application/x-www-form-urlencoded";
+    let parsed = match content_type(req.headers()).as_str() {
         "application/x-www-form-urlencoded" => parse_lead_form(body, &app.contract, now),
         "application/json" | "" => parse_lead_json(body, &app.contract, now),
         other => {
@@ -121,9 +116,12 @@ async fn post_lead(
                 format!("Content-Type {other} is not accepted; send application/json or application/x-www-form-urlencoded"),
             ))
         }
-    }
-    .map_err(ApiError::invalid)?;
-    if submission.honeypot_filled {
+    };
+    let honeypot = match &parsed {
+        Ok(s) => s.honeypot_filled,
+        Err(_) => honeypot_in(body, form),
+    };
+    if honeypot {
         // Bots get the same polite answer as people, and nothing is stored.
         tracing::info!("honeypot field filled; submission dropped");
         return Ok(json_response(
@@ -131,6 +129,7 @@ async fn post_lead(
             &json!({ "status": "accepted" }),
         ));
     }
+    let submission = parsed.map_err(ApiError::invalid)?;
     let lead_id = lead_id_for(&submission.profile.email);
     let key = idempotency_key(req, "leads", submission.submission_id.as_deref())?;
     let hash = request_hash("POST", "/leads", body);
@@ -215,7 +214,6 @@ async fn write_signals(
             Ok(Some(Change {
                 state,
                 events,
-                metrics: Vec::new(),
                 idempotency,
                 output: (status, body),
             }))

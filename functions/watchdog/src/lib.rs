@@ -24,9 +24,12 @@ use tokio::task::JoinSet;
 use leadwatch::adapters::alerts::AlertPublisher;
 use leadwatch::adapters::store::{Change, Saved, Store, StoreError};
 use leadwatch::adapters::table::all_timer_shards;
-use leadwatch::domain::alert::{returned_to_nurture_alert, sla_alert, AlertMessage};
+use leadwatch::domain::alert::{
+    contract_review_alert, returned_to_nurture_alert, sla_alert, AlertMessage,
+};
+use leadwatch::domain::report::{build_report, contract_review, Month};
 use leadwatch::domain::sla::StepKind;
-use leadwatch::domain::state::{AuditEvent, DueWork, LeadState};
+use leadwatch::domain::state::{AuditEvent, DueWork, LeadState, CLAIM_LEASE_SECONDS};
 use leadwatch::Contract;
 
 /// Catch-up bound: a lead whose warning, breach and level 2 are all due (say after an
@@ -58,6 +61,9 @@ pub struct RunSummary {
     pub failed: usize,
     /// Read capacity of the timer queries, as DynamoDB reported it.
     pub timer_read_units: f64,
+    /// The month a `contract_review` alert was published for in this run, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_review: Option<String>,
 }
 
 /// A claim this run holds, with the alert it is going to send.
@@ -109,8 +115,70 @@ pub async fn run(app: &WatchdogApp, now: DateTime<Utc>) -> RunSummary {
             }
         }
     }
+    summary.contract_review = review_contract(app, &token, now).await;
+    app.store
+        .metrics()
+        .emit_watchdog_run(now, summary.due, summary.failed);
     tracing::info!(summary = ?summary, "watchdog run");
     summary
+}
+
+/// When the last closed months all missed a target, publish one `contract_review`
+/// alert for the latest of them. The once-marker makes it one per month however many
+/// runs (and concurrent runs) see the same bad months; a failed publish releases the
+/// marker so the next run retries.
+async fn review_contract(app: &WatchdogApp, token: &str, now: DateTime<Utc>) -> Option<String> {
+    let last = Month::of(now.date_naive()).previous();
+    let key = format!("contract_review#{last}");
+    match app.store.once_done(&key).await {
+        Ok(true) => return None,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "contract review: marker read failed");
+            return None;
+        }
+    }
+    let targets = &app.contract.spec.targets;
+    let mut first = last;
+    for _ in 1..targets.consecutive_months.max(1) {
+        first = first.previous();
+    }
+    let items = match app.store.rollups(&first.through(last)).await {
+        Ok(items) => items,
+        Err(e) => {
+            tracing::error!(error = %e, "contract review: rollup read failed");
+            return None;
+        }
+    };
+    let report = build_report(first, last, None, &items);
+    let review = contract_review(&report, last, targets)?;
+    let until = now + chrono::Duration::seconds(CLAIM_LEASE_SECONDS);
+    match app.store.claim_once(&key, token, now, until).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::error!(error = %e, "contract review: claim failed");
+            return None;
+        }
+    }
+    let alert = contract_review_alert(&review, &app.contract, now);
+    let published = app.alerts.publish(std::slice::from_ref(&alert)).await;
+    match published.into_iter().next() {
+        Some(Ok(())) => {
+            if let Err(e) = app.store.finish_once(&key, token).await {
+                // The alert went out; a lapsed claim may send it again, and the stable
+                // alert_id lets subscribers drop the repeat.
+                tracing::error!(error = %e, "contract review: marking done failed");
+            }
+            app.store.metrics().emit_alert(now, "contract_review");
+            Some(last.to_string())
+        }
+        other => {
+            tracing::warn!(result = ?other, "contract review publish failed; releasing");
+            let _ = app.store.release_once(&key, token).await;
+            None
+        }
+    }
 }
 
 fn tally(summary: &mut RunSummary, claim: &Claimed, sent: bool) {
@@ -207,7 +275,6 @@ async fn claim(
             Ok(Some(Change {
                 state,
                 events: Vec::new(),
-                metrics: Vec::new(),
                 idempotency: None,
                 output: (work, alert),
             }))
@@ -249,7 +316,6 @@ async fn update_claimed(
             Ok(Some(Change {
                 state,
                 events,
-                metrics: Vec::new(),
                 idempotency: None,
                 output: (),
             }))

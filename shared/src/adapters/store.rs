@@ -18,7 +18,11 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::emf::Metrics;
 use super::table::{self, KeyType, Projection};
+use crate::domain::lifecycle::Status;
+use crate::domain::report::{Month, RollupItem};
+use crate::domain::rollup;
 use crate::domain::state::{AuditEvent, LeadState};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +55,6 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-/// A counter to add to a monthly rollup item in the same transaction as a transition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricIncrement {
-    pub month: String,
-    pub dimension: String,
-    pub counters: Vec<(String, i64)>,
-}
-
 /// Write capacity a save consumed, as DynamoDB reported it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Consumed {
@@ -76,6 +72,8 @@ pub struct TimerRef {
 pub struct Store {
     client: Client,
     table: String,
+    /// Live EMF metrics of committed transitions (Lambda only; off by default).
+    metrics: Metrics,
 }
 
 const STATE_SK: &str = "STATE";
@@ -95,14 +93,26 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            metrics: Metrics::disabled(),
         }
     }
 
-    /// Client and table from the environment (`AWS_ENDPOINT_URL`, `LEADWATCH_TABLE`).
+    /// Client and table from the environment (`AWS_ENDPOINT_URL`, `LEADWATCH_TABLE`),
+    /// and EMF metrics when `LEADWATCH_METRICS_NAMESPACE` is set.
     pub async fn from_env() -> Self {
         let config = aws_config::load_from_env().await;
         let table = std::env::var("LEADWATCH_TABLE").unwrap_or_else(|_| "leadwatch".into());
-        Store::new(Client::new(&config), table)
+        Store::new(Client::new(&config), table).with_metrics(Metrics::from_env())
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where this store's users emit live metrics (the watchdog's run figures).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn table_name(&self) -> &str {
@@ -234,7 +244,6 @@ impl Store {
                     change.state,
                     expected,
                     &change.events,
-                    &change.metrics,
                     change.idempotency.as_ref(),
                 )
                 .await
@@ -254,16 +263,19 @@ impl Store {
     }
 
     /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
-    /// with its audit record, metric counters and idempotency record, atomically.
+    /// with its audit record, the monthly rollup counters its events add
+    /// ([`rollup::increments`]) and its idempotency record, atomically: the counters
+    /// move exactly when the transition commits, so nothing is counted twice.
     pub async fn save(
         &self,
         mut state: LeadState,
         expected_version: Option<u64>,
         events: &[AuditEvent],
-        metrics: &[MetricIncrement],
         idempotency: Option<&(String, StoredResponse, DateTime<Utc>)>,
     ) -> Result<(LeadState, Consumed), StoreError> {
         state.version = expected_version.map_or(1, |v| v + 1);
+        let metrics = rollup::increments(&state, events);
+        let metrics = metrics.as_slice();
         let item = state_item(&state)?;
         let (condition, names, values) = match expected_version {
             None => ("attribute_not_exists(pk)", None, None),
@@ -353,7 +365,12 @@ impl Store {
             .send()
             .await;
         match out {
-            Ok(o) => Ok((state, consumed_of(o.consumed_capacity()))),
+            Ok(o) => {
+                if let Some(last) = events.last() {
+                    self.metrics.emit_transition(last.at, metrics);
+                }
+                Ok((state, consumed_of(o.consumed_capacity())))
+            }
             Err(e) => {
                 let reasons: Vec<Option<String>> = e
                     .as_service_error()
@@ -505,6 +522,182 @@ impl Store {
         Ok((due, read_units))
     }
 
+    /// Has the one-off job `key` (a contract review of a month, say) been done?
+    pub async fn once_done(&self, key: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(format!("ONCE#{key}")))
+            .key(table::SK, AttributeValue::S("ONCE".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws)?;
+        Ok(out
+            .item
+            .is_some_and(|i| i.get("once_state") == Some(&AttributeValue::S("done".into()))))
+    }
+
+    /// Claim the one-off job `key` for `token` until `until`: true if this caller won.
+    /// A claim whose holder died lapses at `until` and can be taken again, so a job is
+    /// never lost; [`Store::finish_once`] makes it final.
+    pub async fn claim_once(
+        &self,
+        key: &str,
+        token: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(table::PK, AttributeValue::S(format!("ONCE#{key}")))
+            .item(table::SK, AttributeValue::S("ONCE".into()))
+            .item("once_state", AttributeValue::S("claimed".into()))
+            .item("once_token", AttributeValue::S(token.into()))
+            .item(
+                "once_until",
+                AttributeValue::N(until.timestamp().to_string()),
+            )
+            .condition_expression(
+                "attribute_not_exists(#pk) OR (#state = :claimed AND #until < :now)",
+            )
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_names("#state", "once_state")
+            .expression_attribute_names("#until", "once_until")
+            .expression_attribute_values(":claimed", AttributeValue::S("claimed".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws(e)),
+        }
+    }
+
+    /// Mark the one-off job done, if `token` still holds it.
+    pub async fn finish_once(&self, key: &str, token: &str) -> Result<bool, StoreError> {
+        self.settle_once(key, token, true).await
+    }
+
+    /// Give the one-off job back (its side effect failed), if `token` still holds it.
+    pub async fn release_once(&self, key: &str, token: &str) -> Result<bool, StoreError> {
+        self.settle_once(key, token, false).await
+    }
+
+    async fn settle_once(&self, key: &str, token: &str, done: bool) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(format!("ONCE#{key}")))
+            .key(table::SK, AttributeValue::S("ONCE".into()))
+            .condition_expression("#token = :token AND #state = :claimed")
+            .expression_attribute_names("#token", "once_token")
+            .expression_attribute_names("#state", "once_state")
+            .expression_attribute_values(":token", AttributeValue::S(token.into()))
+            .expression_attribute_values(":claimed", AttributeValue::S("claimed".into()));
+        let request = if done {
+            request
+                .update_expression("SET #state = :done")
+                .expression_attribute_values(":done", AttributeValue::S("done".into()))
+        } else {
+            // Lapse the claim at once so the next run retries.
+            request
+                .update_expression("SET #until = :zero")
+                .expression_attribute_names("#until", "once_until")
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws(e)),
+        }
+    }
+
+    /// The rollup items of `months`: one query per month on its `METRICS#<month>`
+    /// partition, never a scan. Strongly consistent, so a report right after a
+    /// transition includes it.
+    pub async fn rollups(&self, months: &[Month]) -> Result<Vec<RollupItem>, StoreError> {
+        let mut items = Vec::new();
+        for month in months {
+            let month = month.to_string();
+            let request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", table::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(format!("METRICS#{month}")))
+                .consistent_read(true);
+            for item in query_all(request).await?.0 {
+                items.push(rollup_from_item(&month, item)?);
+            }
+        }
+        Ok(items)
+    }
+
+    /// Lead states for an export, filtered by status and team. Open MQLs of one team
+    /// come from the team-queue index; anything wider is a full export, which reads
+    /// the table by nature (a paginated scan of state items only).
+    pub async fn export_leads(
+        &self,
+        status: Option<Status>,
+        team: Option<&str>,
+    ) -> Result<Vec<LeadState>, StoreError> {
+        if let (Some(Status::Mql), Some(team)) = (status, team) {
+            return self.team_queue(team).await;
+        }
+        let mut filter = vec!["#sk = :state"];
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .expression_attribute_names("#sk", table::SK)
+            .expression_attribute_values(":state", AttributeValue::S(STATE_SK.into()));
+        if let Some(status) = status {
+            filter.push("#status = :status");
+            scan = scan
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()));
+        }
+        if let Some(team) = team {
+            filter.push("#team = :team");
+            scan = scan
+                .expression_attribute_names("#team", "team")
+                .expression_attribute_values(":team", AttributeValue::S(team.into()));
+        }
+        let mut pages = scan
+            .filter_expression(filter.join(" AND "))
+            .into_paginator()
+            .send();
+        let mut leads = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(aws)?.items.unwrap_or_default() {
+                leads.push(state_from_item(item)?);
+            }
+        }
+        leads.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.lead_id.cmp(&b.lead_id))
+        });
+        Ok(leads)
+    }
+
     /// A team's open MQLs, oldest first, from the sparse team-queue index.
     pub async fn team_queue(&self, team: &str) -> Result<Vec<LeadState>, StoreError> {
         let request = self
@@ -530,7 +723,6 @@ impl Store {
 pub struct Change<T> {
     pub state: LeadState,
     pub events: Vec<AuditEvent>,
-    pub metrics: Vec<MetricIncrement>,
     pub idempotency: Option<(String, StoredResponse, DateTime<Utc>)>,
     pub output: T,
 }
@@ -553,7 +745,35 @@ struct AuditRecord {
     events: Vec<AuditEvent>,
 }
 
-fn metric_update(table_name: &str, m: &MetricIncrement) -> Result<Update, StoreError> {
+fn rollup_from_item(
+    month: &str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<RollupItem, StoreError> {
+    let mut rollup = RollupItem {
+        month: month.to_string(),
+        ..RollupItem::default()
+    };
+    for (name, value) in item {
+        match (name.as_str(), value) {
+            (table::SK, AttributeValue::S(dimension)) => rollup.dimension = dimension,
+            (table::PK, _) => {}
+            (_, AttributeValue::N(n)) => {
+                let n = n
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("rollup {month} {name}: {n}")))?;
+                rollup.counters.insert(name, n);
+            }
+            (_, other) => {
+                return Err(StoreError::Corrupt(format!(
+                    "rollup {month} {name}: not a number: {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(rollup)
+}
+
+fn metric_update(table_name: &str, m: &rollup::MetricIncrement) -> Result<Update, StoreError> {
     let mut expr = Vec::new();
     let mut update = Update::builder()
         .table_name(table_name)

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::contract::Contract;
+use super::report::ContractReview;
 use super::sla::{SlaStep, StepKind};
 use super::state::LeadState;
 use super::text::clip;
@@ -135,6 +136,63 @@ pub fn returned_to_nurture_alert(state: &LeadState, now: DateTime<Utc>) -> Alert
         team,
         audience: "marketing".into(),
         fit_tier: state.assessment.as_ref().map_or(3, |a| a.fit_tier),
+        subject: subject(&format!("[Leadwatch] {headline}")),
+        text,
+        document,
+    }
+}
+
+/// RevOps hears when the contract misses its targets month after month: the MQL
+/// definition, the routing or the SLA needs a review. One per month (`alert_id`
+/// `contract_review:<month>`), audience `revops`, no team.
+pub fn contract_review_alert(
+    review: &ContractReview,
+    contract: &Contract,
+    now: DateTime<Utc>,
+) -> AlertMessage {
+    let alert_id = format!("contract_review:{}", review.month);
+    let headline = format!(
+        "Contract review: {} missed its targets in {}",
+        contract.version(),
+        review.months.join(" and ")
+    );
+    let mut text = format!("{headline}\n\n");
+    for f in &review.findings {
+        text.push_str(&format!("- {f}\n"));
+    }
+    text.push_str(&format!(
+        "\nReport: /reports/sla?from={}&to={}\n",
+        review.months.first().map_or("", String::as_str),
+        review.month
+    ));
+    let document = json!({
+        "schema": SCHEMA,
+        "alert_id": alert_id,
+        "kind": "contract_review",
+        "level": "0",
+        "audience": "revops",
+        "team": null,
+        "month": review.month,
+        "months": review.months,
+        "findings": review.findings,
+        "contract_version": contract.version(),
+        "targets": contract.spec.targets,
+        "sent_at": now,
+        "links": {
+            "report": format!(
+                "/reports/sla?from={}&to={}",
+                review.months.first().map_or("", String::as_str),
+                review.month
+            ),
+        },
+    });
+    AlertMessage {
+        alert_id,
+        kind: "contract_review".into(),
+        level: "0".into(),
+        team: String::new(),
+        audience: "revops".into(),
+        fit_tier: 0,
         subject: subject(&format!("[Leadwatch] {headline}")),
         text,
         document,

@@ -177,6 +177,24 @@ const PROFILE_FIELDS: &[&str] = &[
 ];
 
 /// Parse a JSON lead submission. `now` bounds signal times and fills missing ones.
+/// Did a bot fill the honeypot, whatever else is wrong with the body? Checked before
+/// field errors are reported, so a bot never learns what a valid submission looks like.
+pub fn honeypot_in(body: &[u8], form: bool) -> bool {
+    if form {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).is_ok_and(|pairs| {
+            pairs
+                .iter()
+                .any(|(k, v)| k == HONEYPOT_FIELD && !v.is_empty())
+        })
+    } else {
+        json_object(body).is_ok_and(|object| {
+            object.get(HONEYPOT_FIELD).is_some_and(|v| {
+                !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.is_empty())
+            })
+        })
+    }
+}
+
 pub fn parse_lead_json(
     body: &[u8],
     contract: &Contract,

@@ -3,13 +3,15 @@
 
 pub mod alert;
 pub mod assess;
+pub mod backtest;
 pub mod calendar;
 pub mod contract;
 pub mod explain;
 pub mod lead;
 pub mod lifecycle;
-pub mod metrics;
 pub mod packet;
+pub mod report;
+pub mod rollup;
 pub mod sla;
 pub mod state;
 pub mod text;

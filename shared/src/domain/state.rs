@@ -129,6 +129,20 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
     pub contract_version: String,
+    /// Structured facts the monthly rollups count (see `rollup::event_counters`), kept
+    /// beside the prose `detail` so that a recount never parses text.
+    /// Promote: the MQL took the fast lane.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fast_lane: bool,
+    /// Accept, or reject of an MQL: decided before the SLA deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_sla: Option<bool>,
+    /// Touch: the first contact of this MQL cycle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_touch: bool,
+    /// Alert: the ladder level, `0`, `1`, `2.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
 }
 
 impl AuditEvent {
@@ -144,6 +158,10 @@ impl AuditEvent {
             business_minutes: None,
             team: None,
             contract_version: contract_version.to_string(),
+            fast_lane: false,
+            within_sla: None,
+            first_touch: false,
+            level: None,
         }
     }
 
@@ -303,6 +321,7 @@ impl LeadState {
                     match self.promote(&assessment, contract, now) {
                         Ok(()) => events.push(AuditEvent {
                             team: self.team.clone(),
+                            fast_lane: self.packet.as_ref().is_some_and(|p| p.fast_lane),
                             detail: self
                                 .sla
                                 .as_ref()
@@ -436,6 +455,7 @@ impl LeadState {
         e.by = Some(by.to_string());
         e.business_minutes = minutes;
         e.team = self.team.clone();
+        e.within_sla = within;
         e.detail = within.map(|w| {
             if w {
                 "within SLA".into()
@@ -482,6 +502,9 @@ impl LeadState {
         e.detail = note.map(|n| super::text::clip(n, 200));
         e.business_minutes = minutes;
         e.team = self.team.clone();
+        if from == Status::Mql {
+            e.within_sla = self.accepted_within_sla;
+        }
         Ok(vec![e])
     }
 
@@ -528,6 +551,7 @@ impl LeadState {
             self.first_touch_at = Some(now);
             e.business_minutes = self.business_minutes_since_mql(contract, now);
             e.detail = Some("first touch".into());
+            e.first_touch = true;
         }
         self.updated_at = now;
         Ok(vec![e])
@@ -579,6 +603,7 @@ impl LeadState {
         let mut alert = AuditEvent::new("alert", now, contract.version());
         alert.reason = Some(s.kind.alert_kind().to_string());
         alert.detail = Some(format!("level {} to {}", s.level_label(), s.audience));
+        alert.level = Some(s.level_label());
         alert.team = self.team.clone();
         let mut events = vec![alert];
         if s.kind == StepKind::Expire {

@@ -1,0 +1,463 @@
+//! The local dev server (`leadwatch serve`) over real HTTP: one base URL that hands
+//! every route to the very handler the Lambda runs, against DynamoDB (moto). Requests
+//! go through a real HTTP client and a real socket, so what is checked here is the
+//! translation both ways: method, path, query string, headers and body in; status,
+//! headers and body out.
+//!
+//! The dev server stamps the wall clock, so the leads here carry no signal times (they
+//! default to the time of the request) and no assertion depends on the hour.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use lambda_http::http::{header, HeaderMap, Method, Request, StatusCode};
+use lambda_http::RequestExt;
+use serde_json::{json, Value};
+
+use leadwatch::adapters::store::Store;
+use leadwatch::domain::lead::lead_id_for;
+use leadwatch::http::MAX_BODY_BYTES;
+use leadwatch::Contract;
+use leadwatch_cli::serve::{self, Api, Function, ROUTES};
+use leadwatch_disposition::DispositionApp;
+use leadwatch_e2e::{moto, repo_root, unique_name};
+use leadwatch_ingest::IngestApp;
+use leadwatch_report::ReportApp;
+
+struct Server {
+    base: String,
+    client: Client<HttpConnector, String>,
+    store: Store,
+    contract: Arc<Contract>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    /// The body as JSON, or as a JSON string when it is not JSON (the CSV export).
+    json: Value,
+}
+
+/// A dev server of its own (own table, any free port), running until the test ends.
+async fn server() -> Server {
+    let config = moto().sdk_config().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), unique_name("serve"));
+    store.create_table().await.expect("create the table");
+    let contract = Arc::new(Contract::default_contract().expect("the built-in contract"));
+    let listener = serve::bind(0).await.expect("bind a free loopback port");
+    let base = serve::base_url(listener.local_addr().expect("bound address"));
+    let api = Api::new(store.clone(), Arc::clone(&contract), None);
+    tokio::spawn(serve::run(listener, api, std::future::pending()));
+    Server {
+        base,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        store,
+        contract,
+    }
+}
+
+impl Server {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let response = self
+            .client
+            .request(req.body(body).expect("a well-formed request"))
+            .await
+            .expect("the dev server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a complete body")
+            .to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], String::new()).await
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// What `function`'s handler answers when called directly, as the Lambda runtime
+    /// calls it, with the request API Gateway would build (no body).
+    async fn direct(&self, function: Function, method: Method, path: &str) -> Reply {
+        let (parts, ()) = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(())
+            .expect("a well-formed request")
+            .into_parts();
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        let pairs = parts.uri.query().unwrap_or_default().split('&');
+        for pair in pairs.filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            query.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        let req = lambda_http::Request::from_parts(parts, lambda_http::Body::Empty)
+            .with_query_string_parameters(query);
+        let (store, contract) = (self.store.clone(), Arc::clone(&self.contract));
+        let now = chrono::Utc::now();
+        let response = match function {
+            Function::Ingest => {
+                let app = IngestApp {
+                    store,
+                    contract,
+                    webhook_secret: None,
+                };
+                leadwatch_ingest::handle(&app, req, now).await
+            }
+            Function::Disposition => {
+                leadwatch_disposition::handle(&DispositionApp { store, contract }, req, now).await
+            }
+            Function::Report => {
+                leadwatch_report::handle(&ReportApp { store, contract }, req, now).await
+            }
+        };
+        let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            json: serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        }
+    }
+}
+
+fn demo_request(email: &str, country: &str) -> Value {
+    json!({
+        "email": email, "first_name": "Zoe", "last_name": "Quinn", "title": "VP Sales",
+        "company": "Example", "employees": 400, "industry": "saas", "country": country,
+        "source": "website",
+        "signals": [{"type": "demo_request", "question": true, "detail": "Can I see it this week?"}]
+    })
+}
+
+#[tokio::test]
+async fn json_and_form_leads_are_stored_read_back_and_queued() {
+    let s = server().await;
+
+    let json_lead = s
+        .post_json("/leads", &demo_request("zoe.quinn@example-na.com", "CA"))
+        .await;
+    assert_eq!(json_lead.status, StatusCode::CREATED, "{}", json_lead.json);
+    assert_eq!(json_lead.json["status"], "mql");
+    assert_eq!(json_lead.json["team"], "ae-na");
+    assert_eq!(
+        json_lead
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
+        Some(&b"application/json"[..])
+    );
+
+    // A plain HTML form: flat fields, the hidden `signal` names the form.
+    let form = "email=Gia.Moretti%40Vought-NA.com&first_name=Gia&last_name=Moretti\
+                &title=Director+of+Sales+Operations&company=Vought&employees=900\
+                &industry=ecommerce&country=US&source=website&signal=contact_sales\
+                &message=Do+you+integrate+with+Outreach%3F";
+    let form_lead = s
+        .send(
+            Method::POST,
+            "/leads",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.to_string(),
+        )
+        .await;
+    assert_eq!(form_lead.status, StatusCode::CREATED, "{}", form_lead.json);
+    let gia = lead_id_for("gia.moretti@vought-na.com");
+    assert_eq!(form_lead.json["lead_id"], gia.as_str());
+    assert_eq!(form_lead.json["status"], "mql");
+    assert_eq!(form_lead.json["fast_lane"], true);
+
+    let read = s.get(&format!("/leads/{gia}")).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.json);
+    assert_eq!(read.json["lead"]["lead_id"], gia.as_str());
+    assert_eq!(read.json["lead"]["status"], "mql");
+    assert!(read.json["history"]
+        .as_array()
+        .is_some_and(|h| !h.is_empty()));
+    assert!(
+        read.json
+            .to_string()
+            .contains("Do you integrate with Outreach?"),
+        "the form's message is the signal's detail: {}",
+        read.json
+    );
+    // The stored state is the one the handler wrote, not a copy the server made.
+    let stored = s.store.get_lead(&gia).await.expect("read").expect("stored");
+    assert_eq!(stored.team.as_deref(), Some("ae-na"));
+
+    // The query string reaches the handler: two teams, two different answers.
+    let queue = s.get("/queue?team=ae-na").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.json);
+    assert_eq!(queue.json["team"], "ae-na");
+    assert_eq!(queue.json["count"], 2, "{}", queue.json);
+    let other = s.get("/queue?team=sdr-emea").await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.json);
+    assert_eq!(other.json["count"], 0, "{}", other.json);
+    let no_team = s.get("/queue").await;
+    assert_eq!(
+        no_team.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_team.json
+    );
+
+    // A disposition through the same base URL; the queue shrinks.
+    let accepted = s
+        .post_json(
+            &format!("/leads/{gia}/accept"),
+            &json!({"by": "ae.kim@seller.io"}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.json);
+    assert_eq!(accepted.json["status"], "sal");
+    let queue = s.get("/queue?team=ae-na").await;
+    assert_eq!(queue.json["count"], 1, "{}", queue.json);
+}
+
+#[tokio::test]
+async fn request_headers_reach_the_handler_and_response_headers_come_back() {
+    let s = server().await;
+    let body = demo_request("retry@example-na.com", "US").to_string();
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "form-submission-42"),
+    ];
+    let first = s.send(Method::POST, "/leads", &headers, body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+
+    let retry = s.send(Method::POST, "/leads", &headers, body).await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.json);
+    assert_eq!(
+        retry
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..]),
+        "the key went in as a header and the replay came back as one"
+    );
+    assert_eq!(retry.json, first.json);
+
+    let wrong_type = s
+        .send(
+            Method::POST,
+            "/leads",
+            &[("content-type", "text/plain")],
+            "hi".into(),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_get_the_handlers_json_errors() {
+    let s = server().await;
+
+    let unknown = s.get("/nope?x=1").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json["error"], "no_route");
+    assert_eq!(unknown.json["message"], "no route for GET /nope");
+    assert_eq!(
+        unknown
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
+        Some(&b"application/json"[..])
+    );
+
+    // A known path with a method its function does not serve: that function's answer.
+    for (method, path, function) in [
+        (Method::DELETE, "/leads", Function::Ingest),
+        (Method::GET, "/leads/ld_1/accept", Function::Disposition),
+        (Method::POST, "/queue", Function::Disposition),
+        (Method::DELETE, "/export", Function::Report),
+    ] {
+        let over_http = s.send(method.clone(), path, &[], String::new()).await;
+        let direct = s.direct(function, method.clone(), path).await;
+        assert!(
+            over_http.status.is_client_error(),
+            "{method} {path}: {}",
+            over_http.json
+        );
+        assert_eq!(over_http.status, direct.status, "{method} {path}");
+        assert_eq!(over_http.json, direct.json, "{method} {path}");
+        assert_eq!(
+            over_http.headers.get(header::ALLOW),
+            direct.headers.get(header::ALLOW),
+            "{method} {path}"
+        );
+    }
+
+    let missing = s
+        .get(&format!("/leads/{}", lead_id_for("nobody@example.com")))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json["error"], "not_found");
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_refused_with_413_and_nothing_stored() {
+    let s = server().await;
+    // Valid JSON, padded past the limit, so only its size is wrong.
+    let mut lead = demo_request("big@example-na.com", "US");
+    lead["signals"][0]["detail"] = json!("x".repeat(70 * 1024));
+    let body = lead.to_string();
+    assert!(body.len() > MAX_BODY_BYTES);
+    let reply = s
+        .send(
+            Method::POST,
+            "/leads",
+            &[("content-type", "application/json")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.json
+    );
+    assert_eq!(reply.json["error"], "body_too_large");
+    assert!(
+        reply.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&body.len().to_string())),
+        "the handler saw the whole body: {}",
+        reply.json
+    );
+    let id = lead_id_for("big@example-na.com");
+    assert!(s.store.get_lead(&id).await.expect("read").is_none());
+}
+
+/// The report routes go to the report function: the answer over HTTP is the answer
+/// of `leadwatch_report::handle` called directly with the same request.
+#[tokio::test]
+async fn report_routes_answer_as_the_report_handler_does() {
+    let s = server().await;
+    s.post_json("/leads", &demo_request("report@example-na.com", "US"))
+        .await;
+    for path in [
+        "/reports/sla?from=2026-11&to=2026-11",
+        "/reports/sla?from=2026-11&to=2026-11&team=ae-na",
+        "/reports/sla",
+        "/export?status=mql",
+        "/export?team=nobody",
+    ] {
+        let over_http = s.get(path).await;
+        let direct = s.direct(Function::Report, Method::GET, path).await;
+        assert_eq!(
+            over_http.status, direct.status,
+            "{path}: {}",
+            over_http.json
+        );
+        assert_eq!(
+            over_http.headers.get(header::CONTENT_TYPE),
+            direct.headers.get(header::CONTENT_TYPE),
+            "{path}"
+        );
+        // Reports are read from stored data, not from the clock, so the two answers are
+        // the same.
+        assert_eq!(over_http.json, direct.json, "{path}");
+    }
+    // And they are answers, not the 404 of a path nobody serves.
+    let sla = s.get("/reports/sla?from=2026-11&to=2026-11").await;
+    assert_eq!(sla.status, StatusCode::OK, "{}", sla.json);
+    let export = s.get("/export?status=mql").await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.json);
+    assert!(
+        export
+            .json
+            .as_str()
+            .is_some_and(|csv| csv.contains("report@example-na.com")),
+        "{}",
+        export.json
+    );
+}
+
+/// The dev server serves exactly the routes that `infra/template.yaml` gives the HTTP
+/// API, each by the function the template gives it.
+#[test]
+fn the_routes_are_the_templates_routes() {
+    let template = std::fs::read_to_string(repo_root().join("infra/template.yaml"))
+        .expect("read infra/template.yaml");
+    let mut declared = Vec::new();
+    let mut function = None;
+    for line in template.lines() {
+        // Resources are indented two spaces: `  IngestFunction:`.
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            if !name.starts_with(' ') {
+                function = match name {
+                    "IngestFunction" => Some(Function::Ingest),
+                    "DispositionFunction" => Some(Function::Disposition),
+                    "ReportFunction" => Some(Function::Report),
+                    _ => None,
+                };
+            }
+        }
+        if let Some(method) = value_after(line, "Method:") {
+            declared.push((method, function));
+        }
+        if let Some(path) = value_after(line, "Path:") {
+            let last = declared.last_mut().expect("Method: comes before Path:");
+            last.0 = format!("{} {path}", last.0);
+        }
+    }
+    let mut declared: Vec<(String, Option<Function>)> = declared;
+    declared.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut served: Vec<(String, Option<Function>)> = ROUTES
+        .iter()
+        .map(|(m, p, f)| (format!("{m} {p}"), Some(*f)))
+        .collect();
+    served.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(served, declared);
+}
+
+/// `Method: POST` or `{ ApiId: ..., Method: POST, Path: "/x/{id}" }`: the value of the
+/// key (as a whole word, not the tail of `BuildMethod:`), unquoted.
+fn value_after(line: &str, key: &str) -> Option<String> {
+    let at = line.match_indices(key).find(|(i, _)| {
+        line[..*i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c == ' ' || c == '{' || c == ',')
+    })?;
+    let rest = line[at.0 + key.len()..].trim_start();
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => rest.split([',', ' ']).next()?,
+    };
+    (!value.is_empty()).then(|| value.to_string())
+}
