@@ -198,6 +198,7 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
         .env("LEADWATCH_TABLE", &table)
+        .env("LEADWATCH_METRICS_NAMESPACE", "Leadwatch")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -265,5 +266,32 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
         "{logs}"
     );
     assert!(!logs.to_lowercase().contains("rae@globex.io"), "{logs}");
+
+    // Each new MQL is an EMF metric line for CloudWatch: MqlCreated by team, at the
+    // request's time.
+    let emf: Vec<Value> = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    let mql_created: Vec<&Value> = emf
+        .iter()
+        .filter(|v| v.get("MqlCreated").is_some())
+        .collect();
+    assert_eq!(mql_created.len(), 2, "{emf:?}");
+    assert_eq!(
+        mql_created[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "Leadwatch"
+    );
+    assert_eq!(mql_created[0]["_aws"]["Timestamp"], json!(time_epoch));
+    let teams: Vec<&str> = mql_created
+        .iter()
+        .filter_map(|v| v["Team"].as_str())
+        .collect();
+    assert!(
+        teams.contains(&"ae-na") && teams.contains(&"ae-emea"),
+        "{teams:?}"
+    );
     assert!(!logs.contains("ola@initech.io"), "{logs}");
 }

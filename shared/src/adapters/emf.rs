@@ -201,11 +201,12 @@ fn transition_data(counters: &[(String, i64)]) -> (Vec<Datum>, Vec<(String, i64)
         }
     }
     if decided {
-        // Averaged by the dashboard: the share of decisions made within the SLA, in %.
+        // 1 within the SLA, 0 late or expired: the template's alarm and dashboard
+        // average it and show 100 × the average as "SLA met %".
         data.push(Datum {
             name: "SlaMet",
-            value: if within { 100.0 } else { 0.0 },
-            unit: "Percent",
+            value: if within { 1.0 } else { 0.0 },
+            unit: "None",
         });
     }
     (data, alerts)
@@ -259,8 +260,8 @@ mod tests {
         }));
         assert!(data.contains(&Datum {
             name: "SlaMet",
-            value: 100.0,
-            unit: "Percent"
+            value: 1.0,
+            unit: "None"
         }));
         let (late, _) = transition_data(&counters(&["accepted", "accepted_late", "tta#600"]));
         assert!(late.iter().any(|d| d.name == "SlaMet" && d.value == 0.0));
