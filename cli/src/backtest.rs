@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use leadwatch::domain::backtest::generate::{generate_history, GeneratorOptions};
 use leadwatch::domain::backtest::{
     backtest, compare, parse_history, write_history, BacktestOptions, BacktestResult, Band,
     Calibration, Comparison, HistoryRecord,
 };
-use leadwatch::Contract;
 
 use super::{load_contract, print_out, Failure};
 
@@ -89,11 +89,14 @@ pub fn run(args: &BacktestArgs) -> Result<(), Failure> {
         None => {
             let result = backtest(&records, &contract_a, &options);
             if args.json {
-                json_out(&serde_json::json!({
-                    "history": history,
-                    "contract": { "version": result.contract_version, "file": source_a },
-                    "backtest": result,
-                }))
+                json_out(&SingleJson {
+                    history: &history,
+                    contract: Source {
+                        version: &result.contract_version,
+                        file: &source_a,
+                    },
+                    backtest: &result,
+                })
             } else {
                 print_out(&render(&history, &source_a, &result))
             }
@@ -102,12 +105,18 @@ pub fn run(args: &BacktestArgs) -> Result<(), Failure> {
             let source_b = source(args.compare.as_deref());
             let comparison = compare(&records, &contract_a, &contract_b, &options);
             if args.json {
-                json_out(&serde_json::json!({
-                    "history": history,
-                    "a": { "version": comparison.a.contract_version, "file": source_a },
-                    "b": { "version": comparison.b.contract_version, "file": source_b },
-                    "comparison": comparison,
-                }))
+                json_out(&CompareJson {
+                    history: &history,
+                    a: Source {
+                        version: &comparison.a.contract_version,
+                        file: &source_a,
+                    },
+                    b: Source {
+                        version: &comparison.b.contract_version,
+                        file: &source_b,
+                    },
+                    comparison: &comparison,
+                })
             } else {
                 print_out(&render_comparison(
                     &history,
@@ -167,7 +176,7 @@ pub fn history(action: HistoryAction) -> Result<(), Failure> {
 }
 
 fn write_csv(records: &[HistoryRecord], mut out: impl Write) -> std::io::Result<()> {
-    write_history(records, &mut out).map_err(std::io::Error::from)?;
+    write_history(records, &mut out)?;
     out.flush()
 }
 
@@ -215,7 +224,29 @@ fn source(path: Option<&Path>) -> String {
     path.map_or_else(|| "built-in".to_string(), |p| p.display().to_string())
 }
 
-fn json_out(doc: &serde_json::Value) -> Result<(), Failure> {
+/// The JSON documents, as structs so that keys keep a reading order.
+#[derive(Serialize)]
+struct Source<'a> {
+    version: &'a str,
+    file: &'a str,
+}
+
+#[derive(Serialize)]
+struct SingleJson<'a> {
+    history: &'a str,
+    contract: Source<'a>,
+    backtest: &'a BacktestResult,
+}
+
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    history: &'a str,
+    a: Source<'a>,
+    b: Source<'a>,
+    comparison: &'a Comparison,
+}
+
+fn json_out(doc: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(doc).map_err(|e| Failure {
         message: format!("cannot encode the result: {e}"),
         code: 1,
@@ -256,11 +287,11 @@ fn counts(map: &std::collections::BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
+fn monotone_word(c: &Calibration) -> &'static str {
+    match (c.judged_bands >= 2, c.monotone) {
+        (false, _) => "not judged",
+        (true, true) => "yes",
+        (true, false) => "no",
     }
 }
 
@@ -288,12 +319,19 @@ fn render(history: &str, source: &str, r: &BacktestResult) -> String {
         r.mqls,
         share(r.mqls, r.leads)
     );
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "    of which fast lane          {:>7}  {:>7} of them became SQLs",
-        r.fast_lane_mqls,
-        share(r.fast_lane_sqls, r.fast_lane_mqls)
+        "    of which fast lane          {:>7}",
+        r.fast_lane_mqls
     );
+    if r.fast_lane_mqls > 0 {
+        let _ = write!(
+            out,
+            "  ({} of them became SQLs)",
+            share(r.fast_lane_sqls, r.fast_lane_mqls)
+        );
+    }
+    out.push('\n');
     let _ = writeln!(
         out,
         "  SQLs (the outcome)            {:>7}  {:>7}",
@@ -305,15 +343,17 @@ fn render(history: &str, source: &str, r: &BacktestResult) -> String {
         out,
         "\nCalibration: SQL rate per score band (a lead's band is its peak score)"
     );
-    let _ = writeln!(out, "  band           leads     MQLs     SQLs  SQL rate");
+    let _ = writeln!(out, "  {BAND_HEADER}");
     for band in &r.calibration.bands {
         let _ = writeln!(out, "  {}", band_cells(band));
     }
     let c = &r.calibration;
     let _ = writeln!(
         out,
-        "  gates failed {:>7}        -  {:>7}  {:>8}",
+        "  {:<12} {:>7} {:>7} {:>7}  {:>8}",
+        "gates failed",
         c.disqualified_leads,
+        "-",
         c.disqualified_sqls,
         share(c.disqualified_sqls, c.disqualified_leads)
     );
@@ -363,9 +403,11 @@ fn render(history: &str, source: &str, r: &BacktestResult) -> String {
     out.trim_end().to_string()
 }
 
+const BAND_HEADER: &str = "band           leads    MQLs    SQLs  SQL rate";
+
 fn band_cells(b: &Band) -> String {
     format!(
-        "{:<9} {:>9} {:>8} {:>8}  {:>8}{}",
+        "{:<12} {:>7} {:>7} {:>7}  {:>8}{}",
         b.label(),
         b.leads,
         b.mqls,
@@ -380,6 +422,12 @@ fn band_cells(b: &Band) -> String {
 }
 
 fn monotone_line(c: &Calibration) -> String {
+    if c.judged_bands < 2 {
+        return format!(
+            "monotone: not judged (fewer than two bands with {} leads or more)",
+            c.min_band_leads
+        );
+    }
     if c.monotone {
         return format!(
             "monotone: yes (a higher band never converts worse; bands under {} leads not judged)",
@@ -428,7 +476,8 @@ fn render_comparison(history: &str, sources: (&str, &str), c: &Comparison) -> St
         "\n                                        A          B      B - A"
     );
     let mut row = |name: &str, x: String, y: String, delta: String| {
-        let _ = writeln!(out, "  {name:<30} {x:>10} {y:>10} {delta:>10}");
+        let line = format!("  {name:<30} {x:>10} {y:>10} {delta:>10}");
+        let _ = writeln!(out, "{}", line.trim_end());
     };
     row(
         "leads",
@@ -488,24 +537,26 @@ fn render_comparison(history: &str, sources: (&str, &str), c: &Comparison) -> St
     row("F1", pct(a.f1), pct(b.f1), points(d.f1));
     row(
         "calibration monotone",
-        yes_no(a.calibration.monotone).into(),
-        yes_no(b.calibration.monotone).into(),
+        monotone_word(&a.calibration).into(),
+        monotone_word(&b.calibration).into(),
         String::new(),
     );
-    let _ = writeln!(
-        out,
-        "\n  MQL under A only: {:>6} leads, {} became SQLs ({})",
-        c.only_a.leads,
-        c.only_a.sqls,
-        share(c.only_a.sqls, c.only_a.leads)
-    );
-    let _ = writeln!(
-        out,
-        "  MQL under B only: {:>6} leads, {} became SQLs ({})",
-        c.only_b.leads,
-        c.only_b.sqls,
-        share(c.only_b.sqls, c.only_b.leads)
-    );
+    let _ = writeln!(out);
+    for (name, flip, meaning) in [
+        ("A", c.only_a, "B would stop sending these to sales"),
+        ("B", c.only_b, "B would add these"),
+    ] {
+        let _ = write!(out, "  MQL under {name} only: {:>6} leads", flip.leads);
+        if flip.leads > 0 {
+            let _ = write!(
+                out,
+                ", {} became SQLs ({}); {meaning}",
+                flip.sqls,
+                share(flip.sqls, flip.leads)
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "  MQL under both:   {:>6} leads", c.both);
 
     let same_bands = a.calibration.bands.len() == b.calibration.bands.len()
@@ -544,10 +595,7 @@ fn render_comparison(history: &str, sources: (&str, &str), c: &Comparison) -> St
         }
     } else {
         for (name, r) in [("A", a), ("B", b)] {
-            let _ = writeln!(
-                out,
-                "  {name}: band           leads     MQLs     SQLs  SQL rate"
-            );
+            let _ = writeln!(out, "  {name}: {BAND_HEADER}");
             for band in &r.calibration.bands {
                 let _ = writeln!(out, "     {}", band_cells(band));
             }

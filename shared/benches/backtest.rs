@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(10));
+        .measurement_time(Duration::from_secs(25));
     group.bench_function("replay and summarise", |b| {
         b.iter(|| backtest(black_box(&history), black_box(&contract), &options))
     });

@@ -198,12 +198,12 @@ pub fn parse_history(input: &[u8]) -> Result<Vec<HistoryRecord>, HistoryErrors> 
             Ok(r) => r,
             Err(e) => {
                 problems.push(csv_problem(&e, Some(&headers)));
-                // A row with the wrong number of cells is reported and skipped; a
-                // broken quote or I/O failure leaves nothing sensible to read after it.
-                if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    continue;
+                // A bad row is reported and skipped; after a failed read there is
+                // nothing sensible left to read.
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
                 }
-                break;
+                continue;
             }
         };
         let line = record.position().map_or(0, csv::Position::line);
@@ -627,8 +627,16 @@ pub fn encode_signals(signals: &[Signal]) -> String {
     out
 }
 
-/// Write records as a history file with every column, header first.
-pub fn write_history<W: std::io::Write>(records: &[HistoryRecord], out: W) -> csv::Result<()> {
+/// Write records as a history file with every column, header first. An I/O error comes
+/// back as itself (a closed pipe stays recognisable as one).
+pub fn write_history<W: std::io::Write>(records: &[HistoryRecord], out: W) -> std::io::Result<()> {
+    write_rows(records, out).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("cannot write the history: {other:?}")),
+    })
+}
+
+fn write_rows<W: std::io::Write>(records: &[HistoryRecord], out: W) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     for r in records {
         let p = &r.profile;
@@ -729,44 +737,31 @@ fn replay_with_window(record: &HistoryRecord, contract: &Contract, window: Durat
     };
     let profile = &record.profile;
     let mut peak = 0.0_f64;
-    if signals.is_empty() {
-        let at = record.created_at.unwrap_or(DateTime::UNIX_EPOCH);
-        let a = assess(profile, &[], contract, at);
-        return match a.action {
-            Action::ActNow => LeadReplay {
-                mql_at: Some(at),
-                fast_lane: a.fast_lane,
-                score: a.total,
-                disqualified_by: None,
-            },
-            Action::Disqualify => LeadReplay {
-                mql_at: None,
-                fast_lane: false,
-                score: 0.0,
-                disqualified_by: a.failed_gates.first().map(|g| g.gate.clone()),
-            },
-            Action::Nurture => LeadReplay {
-                mql_at: None,
-                fast_lane: false,
-                score: a.total,
-                disqualified_by: None,
-            },
-        };
-    }
     let mut mql: Option<(DateTime<Utc>, bool)> = None;
     let mut oldest = 0;
     let mut next = 0;
-    while next < signals.len() {
-        let at = signals[next].at;
-        // Signals at the same instant arrive together: one assessment for all of them.
-        let mut end = next + 1;
-        while end < signals.len() && signals[end].at == at {
-            end += 1;
-        }
-        while signals[oldest].at < at - window {
-            oldest += 1;
-        }
-        let a = assess(profile, &signals[oldest..end], contract, at);
+    loop {
+        // A lead without signals is judged once, when it was created.
+        let (at, live) = if signals.is_empty() {
+            (record.created_at.unwrap_or(DateTime::UNIX_EPOCH), signals)
+        } else {
+            let at = signals[next].at;
+            // Signals at the same instant arrive together: one assessment for them all.
+            let mut end = next + 1;
+            while end < signals.len() && signals[end].at == at {
+                end += 1;
+            }
+            let cut = at
+                .checked_sub_signed(window)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            while signals[oldest].at < cut {
+                oldest += 1;
+            }
+            let live = &signals[oldest..end];
+            next = end;
+            (at, live)
+        };
+        let a = assess(profile, live, contract, at);
         match a.action {
             // Gates never reopen: the profile does not change and a disqualifying signal
             // counts at any age (which is also why the window above is safe for them).
@@ -788,7 +783,9 @@ fn replay_with_window(record: &HistoryRecord, contract: &Contract, window: Durat
             }
             Action::Nurture => peak = peak.max(a.total),
         }
-        next = end;
+        if next >= signals.len() {
+            break;
+        }
     }
     LeadReplay {
         mql_at: mql.map(|m| m.0),
@@ -939,6 +936,9 @@ pub struct Calibration {
     /// Leads the gates disqualified, whatever their score.
     pub disqualified_leads: usize,
     pub disqualified_sqls: usize,
+    /// Bands with enough leads to be judged; with fewer than two, `monotone` is true
+    /// only because there is nothing to compare.
+    pub judged_bands: usize,
     /// The SQL rate never falls from one band to the next (thin bands aside).
     pub monotone: bool,
     pub inversions: Vec<Inversion>,
@@ -1100,6 +1100,7 @@ pub fn summarise(
         calibration: Calibration {
             band_width: width,
             min_band_leads: options.min_band_leads,
+            judged_bands: bands.iter().filter(|b| !b.thin).count(),
             monotone: inversions.is_empty(),
             inversions,
             bands,

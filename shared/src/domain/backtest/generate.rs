@@ -524,7 +524,7 @@ fn one_lead(draw: &mut Draw, p: &Palette, options: &GeneratorOptions) -> Generat
     let missing = 0.02 + 0.08 * (1.0 - q);
     let employees = if draw.chance(missing) {
         None
-    } else if draw.chance(0.05 + 0.9 * q) {
+    } else if draw.chance(on_profile(q)) {
         // On profile: the best band for the best leads, any band for the others.
         let band = if draw.chance(q) {
             p.bands.first()
@@ -538,7 +538,7 @@ fn one_lead(draw: &mut Draw, p: &Palette, options: &GeneratorOptions) -> Generat
 
     let industry = if draw.chance(missing) {
         None
-    } else if draw.chance(0.1 + 0.85 * q) {
+    } else if draw.chance(on_profile(q)) {
         draw.weighted(&p.industries).map(|i| display_industry(i))
     } else {
         draw.pick(&p.other_industries).map(|i| display_industry(i))
@@ -556,13 +556,21 @@ fn one_lead(draw: &mut Draw, p: &Palette, options: &GeneratorOptions) -> Generat
 
     // Timing: the lead shows up, reads now and then for weeks, and if it is going to
     // buy it has a burst of intent somewhere in that journey, tighter the better it is.
-    let window_minutes = i64::from(options.days.max(1)) * 24 * 60;
-    let created_at =
-        options.start + Duration::minutes((draw.unit() * window_minutes as f64) as i64);
+    // A century at most keeps every instant far inside chrono's range.
+    let window_minutes = i64::from(options.days.clamp(1, 36_600)) * 24 * 60;
+    let created_at = plus(
+        options.start,
+        Duration::minutes((draw.unit() * window_minutes as f64) as i64),
+    );
     let journey_days = 7.0 + 35.0 * draw.unit();
     let burst = journey_days * (0.3 + 0.7 * draw.unit());
     let spread = 0.5 + 5.0 * (1.0 - q);
-    let at_day = |day: f64| created_at + Duration::seconds((day.max(0.0) * 86_400.0) as i64);
+    let at_day = |day: f64| {
+        plus(
+            created_at,
+            Duration::seconds((day.max(0.0) * 86_400.0) as i64),
+        )
+    };
 
     let mut signals = Vec::new();
     let mut push = |draw: &mut Draw, k: &Kind, day: f64| {
@@ -695,11 +703,17 @@ fn one_lead(draw: &mut Draw, p: &Palette, options: &GeneratorOptions) -> Generat
     }
 }
 
+/// The chance that a firmographic (size, industry) is one the contract scores: low for
+/// weak leads, near certain for good ones. ICP fit is much of what makes a lead buy.
+fn on_profile(q: f64) -> f64 {
+    0.03 + 0.94 / (1.0 + (-8.0 * (q - 0.3)).exp())
+}
+
 /// A company size outside every scoring band: mostly inside the gates (too small or too
 /// large to score), sometimes outside them.
 fn off_profile_employees(draw: &mut Draw, p: &Palette) -> u32 {
     let (lo, hi) = p.employee_range;
-    let (lo, hi) = ((lo / 2).max(1), hi.saturating_mul(2));
+    let (lo, hi) = ((lo * 3 / 4).max(1), hi.saturating_add(hi / 5));
     let mut size = draw.log_between(lo, hi);
     for _ in 0..8 {
         if !p
@@ -712,6 +726,11 @@ fn off_profile_employees(draw: &mut Draw, p: &Palette) -> u32 {
         size = draw.log_between(lo, hi);
     }
     size
+}
+
+/// Saturating: a start at the very end of time keeps its leads there instead of panicking.
+fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(t)
 }
 
 /// The same person twice would be one lead in Leadwatch; keep generated emails apart.
