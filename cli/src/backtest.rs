@@ -471,14 +471,12 @@ fn render_comparison(history: &str, sources: (&str, &str), c: &Comparison) -> St
     let _ = writeln!(out, "Backtest of {} leads from {history}", a.leads);
     let _ = writeln!(out, "  A: contract {} ({})", a.contract_version, sources.0);
     let _ = writeln!(out, "  B: contract {} ({})", b.contract_version, sources.1);
-    let _ = writeln!(
-        out,
-        "\n                                        A          B      B - A"
-    );
+    out.push('\n');
     let mut row = |name: &str, x: String, y: String, delta: String| {
         let line = format!("  {name:<30} {x:>10} {y:>10} {delta:>10}");
         let _ = writeln!(out, "{}", line.trim_end());
     };
+    row("", "A".into(), "B".into(), "B - A".into());
     row(
         "leads",
         a.leads.to_string(),
