@@ -2,11 +2,13 @@
 //! generate a history, backtest it, compare two contracts, and refuse a bad file with
 //! exit code 2 and the line and column of the problem.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+
+mod common;
+use common::{leadwatch, stderr, stdout, Scratch};
 
 fn repo_file(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,77 +19,26 @@ fn repo_file(relative: &str) -> String {
         .to_string()
 }
 
-fn leadwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadwatch"))
-        .args(args)
-        .output()
-        .expect("the leadwatch binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn assert_ok(o: &Output) {
     assert_eq!(o.status.code(), Some(0), "stderr:\n{}", stderr(o));
 }
 
-/// A directory of its own under the system temp dir, removed when the test ends.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "leadwatch-backtest-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create a scratch directory");
-        Scratch(dir)
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.0
-            .join(file)
-            .to_str()
-            .expect("a UTF-8 temp path")
-            .to_string()
-    }
-
-    fn write(&self, file: &str, text: &str) -> String {
-        let path = self.path(file);
-        std::fs::write(&path, text).expect("write a scratch file");
-        path
-    }
-
-    /// A generated history of `leads` leads, written by the binary.
-    fn history(&self, leads: usize, seed: u64) -> String {
-        let path = self.path(&format!("history-{leads}-{seed}.csv"));
-        let o = leadwatch(&[
-            "history",
-            "generate",
-            "--leads",
-            &leads.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-            &path,
-        ]);
-        assert_ok(&o);
-        assert!(o.stdout.is_empty(), "--out writes nothing to stdout");
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A generated history of `leads` leads, written by the binary into `dir`.
+fn generated_history(dir: &Scratch, leads: usize, seed: u64) -> String {
+    let path = dir.path(&format!("history-{leads}-{seed}.csv"));
+    let o = leadwatch(&[
+        "history",
+        "generate",
+        "--leads",
+        &leads.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        &path,
+    ]);
+    assert_ok(&o);
+    assert!(o.stdout.is_empty(), "--out writes nothing to stdout");
+    path
 }
 
 /// The number at the start of a labelled line of the table: `  MQLs     654  32.7 %`.
@@ -106,7 +57,7 @@ fn figure(text: &str, label: &str) -> i64 {
 #[test]
 fn generate_is_reproducible_and_writes_the_documented_header() {
     let dir = Scratch::new("generate");
-    let first = std::fs::read(dir.history(300, 9)).expect("the generated file");
+    let first = std::fs::read(generated_history(&dir, 300, 9)).expect("the generated file");
     let again = leadwatch(&["history", "generate", "--leads", "300", "--seed", "9"]);
     assert_ok(&again);
     assert_eq!(again.stdout, first, "stdout and --out hold the same bytes");
@@ -123,7 +74,7 @@ fn generate_is_reproducible_and_writes_the_documented_header() {
 #[test]
 fn backtest_prints_volume_calibration_and_precision() {
     let dir = Scratch::new("single");
-    let history = dir.history(2000, 7);
+    let history = generated_history(&dir, 2000, 7);
     let o = leadwatch(&["backtest", &history]);
     assert_ok(&o);
     let text = stdout(&o);
@@ -163,7 +114,7 @@ fn backtest_prints_volume_calibration_and_precision() {
 #[test]
 fn json_output_carries_the_same_figures() {
     let dir = Scratch::new("json");
-    let history = dir.history(1000, 3);
+    let history = generated_history(&dir, 1000, 3);
     let o = leadwatch(&["backtest", &history, "--json"]);
     assert_ok(&o);
     let doc: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
@@ -188,7 +139,7 @@ fn json_output_carries_the_same_figures() {
 #[test]
 fn compare_shows_both_contracts_and_the_deltas() {
     let dir = Scratch::new("compare");
-    let history = dir.history(2000, 7);
+    let history = generated_history(&dir, 2000, 7);
     let strict = repo_file("examples/contract-strict.toml");
     let o = leadwatch(&["backtest", &history, "--compare", &strict]);
     assert_ok(&o);
@@ -288,7 +239,7 @@ fn a_bad_history_is_exit_2_with_the_line_and_column() {
 #[test]
 fn bad_arguments_and_contracts_are_named() {
     let dir = Scratch::new("args");
-    let history = dir.history(20, 1);
+    let history = generated_history(&dir, 20, 1);
     // Same codes as `leadwatch score`: an invalid contract is 1, a missing file 2.
     let broken = dir.write("broken.toml", "version = 1\n");
     let o = leadwatch(&["backtest", &history, "--compare", &broken]);

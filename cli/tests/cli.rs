@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use leadwatch::domain::assess::assess;
@@ -13,53 +12,13 @@ use leadwatch::domain::contract::Contract;
 use leadwatch::domain::explain::render;
 use leadwatch::domain::lead::{lead_id_for, parse_lead_json};
 
+mod common;
+use common::{leadwatch, stderr, stdout, Scratch};
+
 const AT: &str = "2026-11-23T15:00:00Z";
 
 fn shipped_contract() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../contract/contract.toml")
-}
-
-fn leadwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadwatch"))
-        .args(args)
-        .output()
-        .expect("the leadwatch binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A directory of its own under the system temp dir, removed when the test ends.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "leadwatch-cli-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create a scratch directory");
-        Scratch(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> String {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).expect("write a scratch file");
-        path.to_str().expect("a UTF-8 temp path").to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Exit code 2, the message names what is wrong, nothing on stdout, no panic.
@@ -170,8 +129,8 @@ fn contract_check_reports_syntax_errors_and_missing_files() {
     assert!(err.contains("fit") && err.contains("fifty"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
-    let missing = scratch.0.join("no-such-contract.toml");
-    let o = leadwatch(&["contract", "check", missing.to_str().unwrap()]);
+    let missing = scratch.path("no-such-contract.toml");
+    let o = leadwatch(&["contract", "check", &missing]);
     assert_input_error(&o, &["no-such-contract.toml"]);
 }
 
@@ -279,8 +238,8 @@ fn score_rejects_bad_input_by_name() {
 #[test]
 fn score_rejects_a_missing_file() {
     let scratch = Scratch::new("missing");
-    let missing = scratch.0.join("no-such-lead.json");
-    let o = leadwatch(&["score", "--at", AT, missing.to_str().unwrap()]);
+    let missing = scratch.path("no-such-lead.json");
+    let o = leadwatch(&["score", "--at", AT, &missing]);
     assert_input_error(&o, &["no-such-lead.json"]);
 }
 

@@ -261,6 +261,21 @@ pub async fn replay_stored(
     Ok(Some(response))
 }
 
+/// The answer when a save lost to a concurrent twin with the same idempotency key:
+/// what the twin answered, once it is stored.
+pub async fn answer_duplicate(
+    store: &Store,
+    key: Option<&str>,
+    request_hash: &str,
+) -> Result<Response<Body>, ApiError> {
+    match key {
+        Some(k) => replay_stored(store, k, request_hash)
+            .await?
+            .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
+        None => Err(StoreError::DuplicateRequest.into()),
+    }
+}
+
 /// Match `path` against a pattern like `/leads/{id}/accept`; returns the `{}` segments.
 pub fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
     let mut params = Vec::new();

@@ -25,8 +25,8 @@ use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
 use leadwatch::domain::text::clip;
 use leadwatch::http::{
-    body_bytes, idempotency_key, json_response, match_path, method_not_allowed, replay_stored,
-    request_hash, route_path, ApiError,
+    answer_duplicate, body_bytes, idempotency_key, json_response, match_path, method_not_allowed,
+    replay_stored, request_hash, route_path, ApiError,
 };
 use leadwatch::Contract;
 
@@ -279,13 +279,10 @@ async fn dispose(
         }
         Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
         Ok(Err(api)) => Err(api),
-        Err(StoreError::DuplicateRequest) => match key {
-            // A concurrent twin with the same key won the race: answer as it did.
-            Some(k) => replay_stored(&app.store, &k, &hash)
-                .await?
-                .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
-            None => Err(StoreError::DuplicateRequest.into()),
-        },
+        // A concurrent twin with the same key won the race: answer as it did.
+        Err(StoreError::DuplicateRequest) => {
+            answer_duplicate(&app.store, key.as_deref(), &hash).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -21,8 +21,8 @@ use leadwatch::domain::lead::{
 use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::LeadState;
 use leadwatch::http::{
-    body_bytes, content_type, idempotency_key, json_response, match_path, method_not_allowed,
-    replay_stored, request_hash, route_path, verify_signature, ApiError,
+    answer_duplicate, body_bytes, content_type, idempotency_key, json_response, match_path,
+    method_not_allowed, replay_stored, request_hash, route_path, verify_signature, ApiError,
 };
 use leadwatch::Contract;
 
@@ -236,13 +236,10 @@ async fn write_signals(
         }
         Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
         Ok(Err(api)) => Err(api),
-        Err(StoreError::DuplicateRequest) => match key {
-            // A concurrent twin with the same key won the race: answer as it did.
-            Some(k) => replay_stored(&app.store, &k, &hash)
-                .await?
-                .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
-            None => Err(StoreError::DuplicateRequest.into()),
-        },
+        // A concurrent twin with the same key won the race: answer as it did.
+        Err(StoreError::DuplicateRequest) => {
+            answer_duplicate(&app.store, key.as_deref(), &hash).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType as AwsKeyType, Projection as AwsProjection, ProjectionType, Put,
@@ -528,8 +528,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(format!("ONCE#{key}")))
-            .key(table::SK, AttributeValue::S("ONCE".into()))
+            .set_key(Some(once_key(key)))
             .consistent_read(true)
             .send()
             .await
@@ -553,8 +552,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(table::PK, AttributeValue::S(format!("ONCE#{key}")))
-            .item(table::SK, AttributeValue::S("ONCE".into()))
+            .set_item(Some(once_key(key)))
             .item("once_state", AttributeValue::S("claimed".into()))
             .item("once_token", AttributeValue::S(token.into()))
             .item(
@@ -571,16 +569,7 @@ impl Store {
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(aws(e)),
-        }
+        condition_held(out)
     }
 
     /// Mark the one-off job done, if `token` still holds it.
@@ -598,8 +587,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(format!("ONCE#{key}")))
-            .key(table::SK, AttributeValue::S("ONCE".into()))
+            .set_key(Some(once_key(key)))
             .condition_expression("#token = :token AND #state = :claimed")
             .expression_attribute_names("#token", "once_token")
             .expression_attribute_names("#state", "once_state")
@@ -616,16 +604,7 @@ impl Store {
                 .expression_attribute_names("#until", "once_until")
                 .expression_attribute_values(":zero", AttributeValue::N("0".into()))
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(aws(e)),
-        }
+        condition_held(request.send().await)
     }
 
     /// The rollup items of `months`: one query per month on its `METRICS#<month>`
@@ -743,6 +722,35 @@ struct AuditRecord {
     lead_id: String,
     version: u64,
     events: Vec<AuditEvent>,
+}
+
+/// The key of the one-off job marker `key`.
+fn once_key(key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_string(),
+            AttributeValue::S(format!("ONCE#{key}")),
+        ),
+        (table::SK.to_string(), AttributeValue::S("ONCE".into())),
+    ])
+}
+
+/// A conditional write's outcome: `true` written, `false` its condition did not hold.
+fn condition_held<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws(e)),
+    }
 }
 
 fn rollup_from_item(

@@ -176,7 +176,6 @@ const PROFILE_FIELDS: &[&str] = &[
     "campaign",
 ];
 
-/// Parse a JSON lead submission. `now` bounds signal times and fills missing ones.
 /// Did a bot fill the honeypot, whatever else is wrong with the body? Checked before
 /// field errors are reported, so a bot never learns what a valid submission looks like.
 pub fn honeypot_in(body: &[u8], form: bool) -> bool {
@@ -187,14 +186,17 @@ pub fn honeypot_in(body: &[u8], form: bool) -> bool {
                 .any(|(k, v)| k == HONEYPOT_FIELD && !v.is_empty())
         })
     } else {
-        json_object(body).is_ok_and(|object| {
-            object.get(HONEYPOT_FIELD).is_some_and(|v| {
-                !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.is_empty())
-            })
-        })
+        json_object(body).is_ok_and(|object| json_honeypot_filled(&object))
     }
 }
 
+fn json_honeypot_filled(object: &Map<String, Value>) -> bool {
+    object
+        .get(HONEYPOT_FIELD)
+        .is_some_and(|v| !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.is_empty()))
+}
+
+/// Parse a JSON lead submission. `now` bounds signal times and fills missing ones.
 pub fn parse_lead_json(
     body: &[u8],
     contract: &Contract,
@@ -202,9 +204,7 @@ pub fn parse_lead_json(
 ) -> Result<Submission, Vec<FieldError>> {
     let object = json_object(body)?;
     let mut errors = Vec::new();
-    let honeypot_filled = object
-        .get(HONEYPOT_FIELD)
-        .is_some_and(|v| !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.is_empty()));
+    let honeypot_filled = json_honeypot_filled(&object);
     for key in object.keys() {
         if !PROFILE_FIELDS.contains(&key.as_str())
             && !["signals", "submission_id", HONEYPOT_FIELD].contains(&key.as_str())
