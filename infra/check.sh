@@ -36,47 +36,17 @@ log() { echo "check.sh: $*" >&2; }
 step() { echo "== $*"; }
 
 # ---------------------------------------------------------------- virtualenvs
-project_venv() {
-  if [[ -x "$ROOT/scripts/stack.sh" ]]; then
-    "$ROOT/scripts/stack.sh" venv
-  else
-    # Without stack.sh: the same stamp scheme for the infra requirements alone.
-    local req="$ROOT/scripts/requirements-infra.txt" stamp="$VENV/.requirements-infra.sha256" want
-    want="$(sha256sum <"$req" | cut -d' ' -f1)"
-    if [[ ! -f "$stamp" || "$(<"$stamp")" != "$want" ]] || ! "$PY" -c '' 2>/dev/null; then
-      "$PY" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$VENV" >&2
-      log "installing scripts/requirements-infra.txt into .venv"
-      "$PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
-      echo "$want" >"$stamp"
-    fi
-  fi
-  if ! "$PY" -c 'import samtranslator, cfnlint, openapi_spec_validator' 2>/dev/null; then
-    log ".venv lacks aws-sam-translator, cfn-lint or openapi-spec-validator after install (scripts/requirements-infra.txt)"
-    exit 1
-  fi
-}
-
-checkov_venv() {
-  local py="$CHECKOV_VENV/bin/python" stamp="$CHECKOV_VENV/.requirements.sha256" want
-  want="$(sha256sum <"$CHECKOV_REQ" | cut -d' ' -f1)"
-  # The stamp is written only after a full install, so an interrupted one is redone.
-  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && "$py" -c '' 2>/dev/null; then
-    return 0
-  fi
-  "$py" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$CHECKOV_VENV" >&2
-  log "installing infra/requirements-checkov.txt into .venv/checkov (about a minute the first time)"
-  "$py" -m pip install --quiet --disable-pip-version-check -r "$CHECKOV_REQ" >&2
-  echo "$want" >"$stamp"
-}
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
 
 step "infra tools: .venv (cfn-lint, aws-sam-translator, openapi-spec-validator) and .venv/checkov"
-project_venv
-mkdir -p "$VENV"
-(
-  # Concurrent check.sh runs: one installs checkov, the others wait for it.
-  if command -v flock >/dev/null; then flock 9; fi
-  checkov_venv
-) 9>"$VENV/.checkov.lock"
+"$ROOT/scripts/stack.sh" venv
+if ! "$PY" -c 'import samtranslator, cfnlint, openapi_spec_validator' 2>/dev/null; then
+  log ".venv lacks aws-sam-translator, cfn-lint or openapi-spec-validator after install (scripts/requirements-infra.txt)"
+  exit 1
+fi
+# Concurrent check.sh runs: one installs checkov, the others wait for it.
+venv_sync "$CHECKOV_VENV" "$VENV/.checkov.lock" "infra/requirements-checkov.txt (checkov)" "$CHECKOV_REQ"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

@@ -52,25 +52,10 @@ esac
 OUT="${LEADWATCH_PACKAGE_DIR:-$ROOT/target/lambda}/$arch"
 
 # ---------------------------------------------------------------- tools
-install_venv() {
-  local py="$VENV/bin/python" stamp="$VENV/.requirements.sha256" want
-  want="$(sha256sum <"$REQ" | cut -d' ' -f1)"
-  # The stamp is written only after a full install, so an interrupted one is redone.
-  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && "$py" -c '' 2>/dev/null; then
-    return 0
-  fi
-  "$py" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$VENV" >&2
-  log "installing scripts/package-requirements.txt into .venv/package (cargo-lambda, zig)"
-  "$py" -m pip install --quiet --disable-pip-version-check -r "$REQ" >&2
-  echo "$want" >"$stamp"
-}
-
-mkdir -p "$ROOT/.venv"
-(
-  # Two packagers at once: one installs, the other waits for it.
-  if command -v flock >/dev/null; then flock 9; fi
-  install_venv
-) 9>"$ROOT/.venv/.package.lock"
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
+# Two packagers at once: one installs, the other waits for it.
+venv_sync "$VENV" "$ROOT/.venv/.package.lock" "scripts/package-requirements.txt (cargo-lambda, zig)" "$REQ"
 # cargo-lambda's zig linker is `zig` on PATH or `python3 -m ziglang`: the venv gives both.
 export PATH="$VENV/bin:$PATH"
 

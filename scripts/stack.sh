@@ -21,31 +21,13 @@ STATE="$ROOT/.stack"
 PYTHON="${PYTHON:-python3}" # the interpreter that creates the venv
 
 log() { echo "stack.sh: $*" >&2; }
+# shellcheck source=scripts/lib/venv.sh
+source "$ROOT/scripts/lib/venv.sh"
 
+# Test binaries and shells may ask at the same moment; scripts/lib/venv.sh serialises.
 venv() {
-  mkdir -p "$STATE"
-  # Test binaries and shells may ask at the same moment: one installs, the others wait
-  # for it. The subshell scopes the lock's fd, so moto (started later) never inherits it.
-  (
-    if command -v flock >/dev/null; then flock 9; fi
-    install_if_changed
-  ) 9>"$STATE/venv.lock"
-}
-
-install_if_changed() {
-  local files=("$ROOT"/scripts/requirements*.txt) stamp="$VENV/.requirements.sha256" want
-  want="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
-  # The stamp is written only after a full install, so an interrupted one is redone.
-  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && "$PY" -c '' 2>/dev/null; then
-    return 0
-  fi
-  # A venv whose interpreter no longer runs (its base Python went away) is made anew.
-  "$PY" -c '' 2>/dev/null || "$PYTHON" -m venv --clear "$VENV" >&2
-  log "installing ${files[*]#"$ROOT/"} into .venv (about a minute the first time)"
-  local args=() f
-  for f in "${files[@]}"; do args+=(-r "$f"); done
-  "$PY" -m pip install --quiet --disable-pip-version-check "${args[@]}" >&2
-  echo "$want" >"$stamp"
+  venv_sync "$VENV" "$STATE/venv.lock" "scripts/requirements*.txt (moto, infra tools)" \
+    "$ROOT"/scripts/requirements*.txt
 }
 
 # Is PID a live moto server? Checked by its command line, so a stale pid file whose
