@@ -235,13 +235,16 @@ pub fn idempotency_key(
 }
 
 /// A retried request gets the first response again; the same key on a different
-/// request (another body or path) is a client bug, reported as 409.
+/// request (another body or path) is a client bug, reported as 409. `lead_id`: the
+/// lead the request is for, if the first request may have created it (see
+/// [`Store::stored_response`]).
 pub async fn replay_stored(
     store: &Store,
     key: &str,
     request_hash: &str,
+    lead_id: Option<&str>,
 ) -> Result<Option<Response<Body>>, ApiError> {
-    let Some(stored) = store.stored_response(key).await? else {
+    let Some(stored) = store.stored_response(key, lead_id).await? else {
         return Ok(None);
     };
     if stored.request_hash != request_hash {
@@ -267,9 +270,10 @@ pub async fn answer_duplicate(
     store: &Store,
     key: Option<&str>,
     request_hash: &str,
+    lead_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     match key {
-        Some(k) => replay_stored(store, k, request_hash)
+        Some(k) => replay_stored(store, k, request_hash, Some(lead_id))
             .await?
             .ok_or_else(|| ApiError::from(StoreError::DuplicateRequest)),
         None => Err(StoreError::DuplicateRequest.into()),

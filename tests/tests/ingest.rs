@@ -150,20 +150,33 @@ async fn a_replayed_post_with_its_key_is_not_written_twice() {
     assert_eq!(a.status(), StatusCode::OK);
     assert_eq!(json_of(&a), json_of(&b));
     assert_eq!(app.store.get_lead(&id).await.unwrap().unwrap().version, 2);
-    // ...and reusing a key for a different body is a 409, with nothing written.
-    let mut other = post_json("/leads", &demo_lead("someone@else.io"));
+    // ...and reusing a key for a different body is a 409, with nothing written...
+    let mut changed = demo_lead("kim@acme.io");
+    changed["title"] = json!("Chief Revenue Officer");
+    let mut other = post_json("/leads", &changed);
     other
         .headers_mut()
         .insert("idempotency-key", "form-123".parse().unwrap());
     let r = handle(&app, other, now()).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(json_of(&r)["error"], "idempotency_key_reused");
+    let kept = app.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(kept.version, 2);
+    assert_eq!(kept.profile.title.as_deref(), Some("VP RevOps"));
+    // ...while keys are per lead: a form tool that sends one id for everybody loses
+    // nobody.
+    let mut someone_else = post_json("/leads", &demo_lead("someone@else.io"));
+    someone_else
+        .headers_mut()
+        .insert("idempotency-key", "form-123".parse().unwrap());
+    let r = handle(&app, someone_else, now()).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
     assert!(app
         .store
         .get_lead(&lead_id_for("someone@else.io"))
         .await
         .unwrap()
-        .is_none());
+        .is_some());
 }
 
 #[tokio::test]
@@ -437,4 +450,187 @@ async fn webhook_signatures_are_required_when_configured() {
         .is_none());
     let ok = handle(&app, signed(t - 60, &body), now()).await;
     assert_eq!(ok.status(), StatusCode::CREATED);
+}
+
+/// `count` leads in the shapes ingest gives them (a tenth are demo-request MQLs, so the
+/// timer and queue indexes hold entries too), for tables that should not be empty.
+fn existing_leads(count: usize, app: &IngestApp) -> Vec<leadwatch::domain::state::LeadState> {
+    (0..count)
+        .map(|i| {
+            let mut lead = demo_lead(&format!("person{i}@company{}.io", i % 700));
+            if i % 10 != 0 {
+                lead["signals"][0]["type"] = json!("webinar_attended");
+            }
+            let body = lead.to_string();
+            let submission =
+                leadwatch::domain::lead::parse_lead_json(body.as_bytes(), &app.contract, now())
+                    .expect("valid lead");
+            let mut state =
+                leadwatch::domain::state::LeadState::new(submission.profile, &app.contract, now());
+            state.ingest(None, &submission.signals, &app.contract, now());
+            state.version = 1;
+            state
+        })
+        .collect()
+}
+
+/// Write units one request consumed, as DynamoDB (here moto, which reports what
+/// DynamoDB's sizing rules give; see scripts/moto_server.py) told the store.
+async fn write_units_of(app: &IngestApp, req: Request) -> (Response<Body>, f64) {
+    let before = app.store.write_units_consumed();
+    let response = handle(app, req, now()).await;
+    (response, app.store.write_units_consumed() - before)
+}
+
+#[tokio::test]
+async fn with_ten_thousand_leads_a_new_lead_costs_at_most_three_write_units() {
+    let app = app(None).await;
+    app.store
+        .import(&existing_leads(10_000, &app))
+        .await
+        .unwrap();
+
+    // A new lead from a web form, with its idempotency key: one conditional PutItem.
+    let mut form = demo_lead("newcomer@tailspin.io");
+    form["signals"][0]["type"] = json!("webinar_attended");
+    let mut req = post_json("/leads", &form);
+    req.headers_mut()
+        .insert("idempotency-key", "form-77".parse().unwrap());
+    let (created, units) = write_units_of(&app, req).await;
+    assert_eq!(
+        created.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        created.body()
+    );
+    assert_ne!(json_of(&created)["status"], "mql");
+    eprintln!("new lead (nurture): {units} WCU");
+    assert!(units > 0.0, "the write reported its capacity");
+    assert!(units <= 3.0, "a new lead cost {units} WCU");
+
+    // A new demo request is an MQL at once, and its monthly rollup counters must commit
+    // with it: a transaction at 2 units per started KB of each item. 8 for its 3.4 KB
+    // state item (the packet and SLA plan are in it), 6 for three counter items, 4 for
+    // its two index entries (timer and queue, both small projections).
+    let (r, mql_units) =
+        write_units_of(&app, post_json("/leads", &demo_lead("eager@tailspin.io"))).await;
+    assert_eq!(json_of(&r)["status"], "mql");
+    eprintln!("new lead (fast-lane MQL): {mql_units} WCU");
+    assert!(mql_units <= 18.0, "a new MQL cost {mql_units} WCU");
+
+    // The creating request, retried, is answered from the lead's own item.
+    let mut again = post_json("/leads", &form);
+    again
+        .headers_mut()
+        .insert("idempotency-key", "form-77".parse().unwrap());
+    let (replay, units) = write_units_of(&app, again).await;
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(json_of(&replay), json_of(&created));
+    assert_eq!(units, 0.0, "a replay writes nothing");
+}
+
+#[tokio::test]
+async fn a_new_leads_first_write_moves_to_its_own_records_on_the_next_write() {
+    let app = app(None).await;
+    let mut form = demo_lead("sam@litware.io");
+    form["signals"][0]["type"] = json!("webinar_attended");
+    let keyed = |body: &Value| {
+        let mut req = post_json("/leads", body);
+        req.headers_mut()
+            .insert("idempotency-key", "form-1".parse().unwrap());
+        req
+    };
+    let created = handle(&app, keyed(&form), now()).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = lead_id_for("sam@litware.io");
+    let history = app.store.history_records(&id).await.unwrap();
+    assert_eq!(
+        history.len(),
+        1,
+        "version 1's events, read from the lead's item"
+    );
+    assert_eq!(history[0].0, 1);
+
+    // The same key on another body for this lead is still a client bug.
+    let mut changed = form.clone();
+    changed["title"] = json!("CFO");
+    let r = handle(&app, keyed(&changed), now()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(json_of(&r)["error"], "idempotency_key_reused");
+
+    // A second write: version 2, and version 1's events are now a record of their own.
+    let signal = json!({"signals": [{"type": "pricing_page_visit", "at": "2026-11-23T14:55:00Z"}]});
+    let r = handle(
+        &app,
+        post_json(&format!("/leads/{id}/signals"), &signal),
+        now(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
+    let history = app.store.history_records(&id).await.unwrap();
+    let versions: Vec<u64> = history.iter().map(|(v, _)| *v).collect();
+    assert_eq!(versions, vec![1, 2]);
+    assert!(history[0].1.iter().any(|e| e.kind == "signal"));
+
+    // The creating request, retried after that, still gets its first answer.
+    let replay = handle(&app, keyed(&form), now()).await;
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(json_of(&replay), json_of(&created));
+    assert_eq!(app.store.get_lead(&id).await.unwrap().unwrap().version, 2);
+
+    // The raw items: the state item no longer carries the genesis, the records exist.
+    let items = app
+        .store
+        .client()
+        .query()
+        .table_name(app.store.table_name())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("LEAD#{id}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let sks: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    assert_eq!(sks, vec!["EVT#0000000001", "EVT#0000000002", "STATE"]);
+    assert!(items.iter().all(|i| !i.contains_key("genesis")));
+}
+
+#[tokio::test]
+async fn twin_creating_posts_with_one_key_make_one_lead_and_one_answer() {
+    let app = Arc::new(app(None).await);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let app = Arc::clone(&app);
+        tasks.push(tokio::spawn(async move {
+            let mut req = post_json("/leads", &demo_lead("twin@northwind.io"));
+            req.headers_mut()
+                .insert("idempotency-key", "sub-twin".parse().unwrap());
+            let r = handle(&app, req, now()).await;
+            (r.status(), json_of(&r))
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|(s, _)| *s == StatusCode::CREATED),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|(_, b)| *b == answers[0].1),
+        "one answer"
+    );
+    let id = lead_id_for("twin@northwind.io");
+    let stored = app.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.signals.len(), 1);
 }

@@ -221,7 +221,7 @@ async fn dispose(
         body,
     );
     if let Some(k) = &key {
-        if let Some(response) = replay_stored(&app.store, k, &hash).await? {
+        if let Some(response) = replay_stored(&app.store, k, &hash, None).await? {
             return Ok(response);
         }
     }
@@ -281,7 +281,7 @@ async fn dispose(
         Ok(Err(api)) => Err(api),
         // A concurrent twin with the same key won the race: answer as it did.
         Err(StoreError::DuplicateRequest) => {
-            answer_duplicate(&app.store, key.as_deref(), &hash).await
+            answer_duplicate(&app.store, key.as_deref(), &hash, lead_id).await
         }
         Err(e) => Err(e.into()),
     }

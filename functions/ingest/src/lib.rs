@@ -11,14 +11,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
 use leadwatch::domain::lead::{
     honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
     Signal,
 };
-use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::state::LeadState;
 use leadwatch::http::{
     answer_duplicate, body_bytes, content_type, idempotency_key, json_response, match_path,
@@ -59,31 +58,6 @@ pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Respon
         ))
     };
     result.unwrap_or_else(ApiError::into_response)
-}
-
-/// The response for a stored lead: what the form's sender (or its marketing tool) needs.
-pub fn lead_summary(state: &LeadState, created: bool) -> Value {
-    let a = state.assessment.as_ref();
-    json!({
-        "lead_id": state.lead_id,
-        "created": created,
-        "status": state.status,
-        "contract_version": state.contract_version,
-        "fit": a.map(|a| a.fit.points),
-        "intent": a.map(|a| a.intent.points),
-        "readiness": a.map(|a| a.readiness.points),
-        "total": a.map(|a| a.total),
-        "fit_tier": a.map(|a| a.fit_tier),
-        "intent_tier": a.map(|a| a.intent_tier),
-        "action": a.map(|a| a.action),
-        "fast_lane": a.map(|a| a.fast_lane),
-        "route": a.and_then(|a| a.route.clone()),
-        "team": state.team,
-        "mql_reason": a.map(|a| a.mql_reason.clone()),
-        "reasons": a.map(|a| a.reasons.clone()),
-        "failed_gates": a.map(|a| a.failed_gates.clone()),
-        "sla_due_at": if state.status == Status::Mql { state.sla.as_ref().map(|s| s.due_at) } else { None },
-    })
 }
 
 fn check_signature(
@@ -131,7 +105,14 @@ async fn post_lead(
     }
     let submission = parsed.map_err(ApiError::invalid)?;
     let lead_id = lead_id_for(&submission.profile.email);
-    let key = idempotency_key(req, "leads", submission.submission_id.as_deref())?;
+    // Keys are per lead: a form tool that reuses a submission id for another person
+    // still gets that person stored, and a new lead can keep the record of the request
+    // that created it in its own item (see the store's module docs).
+    let key = idempotency_key(
+        req,
+        &format!("leads:{lead_id}"),
+        submission.submission_id.as_deref(),
+    )?;
     let hash = request_hash("POST", "/leads", body);
     write_signals(
         app,
@@ -179,7 +160,7 @@ async fn write_signals(
     may_create: bool,
 ) -> Result<Response<Body>, ApiError> {
     if let Some(k) = &key {
-        if let Some(response) = replay_stored(&app.store, k, &hash).await? {
+        if let Some(response) = replay_stored(&app.store, k, &hash, None).await? {
             return Ok(response);
         }
     }
@@ -202,7 +183,7 @@ async fn write_signals(
             // The response shows the version this write will create.
             let mut preview = state.clone();
             preview.version += 1;
-            let body = lead_summary(&preview, created);
+            let body = preview.summary(created);
             let idempotency = key.as_ref().map(|k| {
                 let stored = StoredResponse {
                     request_hash: hash.clone(),
@@ -238,7 +219,7 @@ async fn write_signals(
         Ok(Err(api)) => Err(api),
         // A concurrent twin with the same key won the race: answer as it did.
         Err(StoreError::DuplicateRequest) => {
-            answer_duplicate(&app.store, key.as_deref(), &hash).await
+            answer_duplicate(&app.store, key.as_deref(), &hash, lead_id).await
         }
         Err(e) => Err(e.into()),
     }

@@ -3,8 +3,18 @@
 //! overwrite each other; the loser re-reads and re-applies (see [`Store::update_lead`]).
 //! A state change, its audit record, its metric counters and its idempotency record go
 //! in one transaction: they are all stored, or none is.
+//!
+//! A new lead is the exception, because it is the write every form post makes: its
+//! audit events and idempotency record ride in its state item (the `genesis`
+//! attribute) and it is one conditional PutItem. Three items in a transaction would cost
+//! 2 write units per started KB each, about four times as much. The next write of the
+//! lead moves them to their own records in its transaction, so a lead's history and its
+//! creating request's replay look the same to readers either way.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -74,11 +84,18 @@ pub struct Store {
     table: String,
     /// Live EMF metrics of committed transitions (Lambda only; off by default).
     metrics: Metrics,
+    /// Write units that lead writes through this store (and its clones) consumed, as
+    /// DynamoDB reported them, in thousandths: the cost a request really paid, retries
+    /// and lost races included.
+    write_milliunits: Arc<AtomicU64>,
 }
 
 const STATE_SK: &str = "STATE";
 /// The attribute holding a lead's state as a JSON document.
 const STATE_DOCUMENT: &str = "state";
+/// The attribute of a lead created by one PutItem holding what its first write would
+/// otherwise have put in records of their own (see [`Genesis`]).
+const GENESIS: &str = "genesis";
 /// Idempotency records live for a day: long enough for any client retry policy.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 86_400;
 /// Optimistic-lock retries before a write gives up with a conflict.
@@ -94,7 +111,18 @@ impl Store {
             client,
             table: table.into(),
             metrics: Metrics::disabled(),
+            write_milliunits: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Write capacity units consumed by lead writes through this store so far.
+    pub fn write_units_consumed(&self) -> f64 {
+        self.write_milliunits.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    fn count_consumed(&self, consumed: Consumed) {
+        let milli = (consumed.write_units * 1000.0).round().max(0.0) as u64;
+        self.write_milliunits.fetch_add(milli, Ordering::Relaxed);
     }
 
     /// Client and table from the environment (`AWS_ENDPOINT_URL`, `LEADWATCH_TABLE`),
@@ -207,6 +235,14 @@ impl Store {
     }
 
     pub async fn get_lead(&self, lead_id: &str) -> Result<Option<LeadState>, StoreError> {
+        Ok(self.load(lead_id).await?.map(|(state, _)| state))
+    }
+
+    /// The lead's state and, while it is still at its first version, its [`Genesis`].
+    async fn load(
+        &self,
+        lead_id: &str,
+    ) -> Result<Option<(LeadState, Option<Genesis>)>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -217,7 +253,13 @@ impl Store {
             .send()
             .await
             .map_err(aws)?;
-        out.item.map(state_from_item).transpose()
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let document = genesis_of(&item)?;
+        let state = state_from_item(item)?;
+        let genesis = document.map(|d| d.with_answer(&state));
+        Ok(Some((state, genesis)))
     }
 
     /// Read-modify-write with optimistic locking: load the lead, let `change` decide
@@ -232,19 +274,31 @@ impl Store {
         F: FnMut(Option<LeadState>) -> Result<Option<Change<T>>, E>,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let current = self.get_lead(lead_id).await?;
+            let (current, genesis) = match self.load(lead_id).await? {
+                Some((state, genesis)) => (Some(state), genesis),
+                None => (None, None),
+            };
             let expected = current.as_ref().map(|s| s.version);
             let change = match change(current) {
                 Ok(Some(c)) => c,
                 Ok(None) => return Ok(Ok(Saved::Unchanged)),
                 Err(e) => return Ok(Err(e)),
             };
+            // The request that created the lead, retried: its record is still in the
+            // lead's genesis, where the duplicate check of `save` cannot see it.
+            let created_by = genesis.as_ref().and_then(|g| g.idempotency.as_ref());
+            if let (Some((key, ..)), Some(first)) = (&change.idempotency, created_by) {
+                if *key == first.key {
+                    return Err(StoreError::DuplicateRequest);
+                }
+            }
             match self
                 .save(
                     change.state,
                     expected,
                     &change.events,
                     change.idempotency.as_ref(),
+                    genesis,
                 )
                 .await
             {
@@ -265,18 +319,42 @@ impl Store {
     /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
     /// with its audit record, the monthly rollup counters its events add
     /// ([`rollup::increments`]) and its idempotency record, atomically: the counters
-    /// move exactly when the transition commits, so nothing is counted twice.
-    pub async fn save(
+    /// move exactly when the transition commits, so nothing is counted twice. A new
+    /// lead keeps its audit events and idempotency record in its own item; `genesis`,
+    /// that of the version being replaced, is moved to its own records here.
+    async fn save(
         &self,
         mut state: LeadState,
         expected_version: Option<u64>,
         events: &[AuditEvent],
         idempotency: Option<&(String, StoredResponse, DateTime<Utc>)>,
+        genesis: Option<Genesis>,
     ) -> Result<(LeadState, Consumed), StoreError> {
         state.version = expected_version.map_or(1, |v| v + 1);
         let metrics = rollup::increments(&state, events);
         let metrics = metrics.as_slice();
-        let item = state_item(&state)?;
+        let mut item = state_item(&state)?;
+        let creating = expected_version.is_none();
+        if creating {
+            let genesis = GenesisDocument {
+                version: state.version,
+                events: events.to_vec(),
+                created_by: idempotency.map(|(key, response, now)| {
+                    // The answer is not stored: it is the lead's summary, rebuilt from
+                    // the state of this same version when it is needed (see `load`).
+                    debug_assert_eq!(response.body, state.summary(true).to_string());
+                    CreatedBy {
+                        key: key.clone(),
+                        request_hash: response.request_hash.clone(),
+                        status: response.status,
+                        expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECONDS,
+                    }
+                }),
+            };
+            let document =
+                serde_json::to_string(&genesis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            item.insert(GENESIS.into(), AttributeValue::S(document));
+        }
         let (condition, names, values) = match expected_version {
             None => ("attribute_not_exists(pk)", None, None),
             Some(v) => (
@@ -292,8 +370,11 @@ impl Store {
             ),
         };
 
-        if events.is_empty() && metrics.is_empty() && idempotency.is_none() {
-            // A lone state write (a watchdog claim) needs no transaction.
+        let lone_write = metrics.is_empty()
+            && genesis.is_none()
+            && (creating || (events.is_empty() && idempotency.is_none()));
+        if lone_write {
+            // A new lead that is not an MQL, or a watchdog claim: one conditional put.
             let out = self
                 .client
                 .put_item()
@@ -306,7 +387,13 @@ impl Store {
                 .send()
                 .await;
             return match out {
-                Ok(o) => Ok((state, consumed_of(o.consumed_capacity.as_slice()))),
+                Ok(o) => {
+                    let consumed = consumed_of(o.consumed_capacity.as_slice());
+                    self.count_consumed(consumed);
+                    Ok((state, consumed))
+                }
+                // For a new lead: created meanwhile, perhaps by a twin of this request;
+                // the retry reads the lead and its genesis and tells which.
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
@@ -326,7 +413,10 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Aws(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().put(state_put).build()];
-        if !events.is_empty() {
+        if let Some(genesis) = genesis {
+            items.extend(self.genesis_records(&state.lead_id, genesis)?);
+        }
+        if !events.is_empty() && !creating {
             let record = AuditRecord {
                 pk: lead_pk(&state.lead_id),
                 sk: format!("EVT#{:010}", state.version),
@@ -346,16 +436,13 @@ impl Store {
             );
         }
         let idempotency_index = items.len();
-        if let Some((key, response, now)) = idempotency {
-            let mut item: HashMap<String, AttributeValue> =
-                serde_dynamo::to_item(response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            item.insert(table::PK.into(), AttributeValue::S(format!("IDEMP#{key}")));
-            item.insert(table::SK.into(), AttributeValue::S("IDEMP".into()));
-            item.insert(
-                table::TTL_ATTRIBUTE.into(),
-                AttributeValue::N((now.timestamp() + IDEMPOTENCY_TTL_SECONDS).to_string()),
-            );
-            items.push(put_new(&self.table, item)?);
+        if let (Some((key, response, now)), false) = (idempotency, creating) {
+            let record = IdempotencyRecord {
+                key: key.clone(),
+                response: response.clone(),
+                expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECONDS,
+            };
+            items.push(put_new(&self.table, record.item()?)?);
         }
         let out = self
             .client
@@ -369,7 +456,9 @@ impl Store {
                 if let Some(last) = events.last() {
                     self.metrics.emit_transition(last.at, metrics);
                 }
-                Ok((state, consumed_of(o.consumed_capacity())))
+                let consumed = consumed_of(o.consumed_capacity());
+                self.count_consumed(consumed);
+                Ok((state, consumed))
             }
             Err(e) => {
                 let reasons: Vec<Option<String>> = e
@@ -384,7 +473,7 @@ impl Store {
                 let failed = |i: usize| {
                     reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
                 };
-                if idempotency.is_some() && failed(idempotency_index) {
+                if idempotency.is_some() && !creating && failed(idempotency_index) {
                     Err(StoreError::DuplicateRequest)
                 } else if (0..idempotency_index).any(failed)
                     || reasons
@@ -401,8 +490,58 @@ impl Store {
         }
     }
 
-    /// The first response stored under an idempotency key, if any.
-    pub async fn stored_response(&self, key: &str) -> Result<Option<StoredResponse>, StoreError> {
+    /// The audit record and idempotency record a new lead kept in its item, as the
+    /// transaction items that give them their own records. The idempotency record is
+    /// overwritten rather than conditionally created: it can only hold this same answer.
+    fn genesis_records(
+        &self,
+        lead_id: &str,
+        genesis: Genesis,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let record = AuditRecord {
+            pk: lead_pk(lead_id),
+            sk: format!("EVT#{:010}", genesis.version),
+            lead_id: lead_id.to_string(),
+            version: genesis.version,
+            events: genesis.events,
+        };
+        let item =
+            serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut items = vec![put_new(&self.table, item)?];
+        if let Some(first) = genesis.idempotency {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(first.item()?))
+                .build()
+                .map_err(|e| StoreError::Aws(e.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        Ok(items)
+    }
+
+    /// The first response stored under an idempotency key, if any. `lead_id`: the lead
+    /// the request was for, whose item holds the record while the request that created
+    /// the lead is its only write.
+    pub async fn stored_response(
+        &self,
+        key: &str,
+        lead_id: Option<&str>,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        if let Some(stored) = self.idempotency_record(key).await? {
+            return Ok(Some(stored));
+        }
+        let Some(lead_id) = lead_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .load(lead_id)
+            .await?
+            .and_then(|(_, genesis)| genesis?.idempotency)
+            .filter(|first| first.key == key)
+            .map(|first| first.response))
+    }
+
+    async fn idempotency_record(&self, key: &str) -> Result<Option<StoredResponse>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -431,7 +570,9 @@ impl Store {
     }
 
     /// The audit records of a lead with the state version each one was written with,
-    /// oldest first: the order in which changes committed.
+    /// oldest first: the order in which changes committed. One query reads the lead's
+    /// whole partition: its `EVT#` records and its state item, whose genesis holds the
+    /// first version's events until the second write moves them.
     pub async fn history_records(
         &self,
         lead_id: &str,
@@ -440,16 +581,30 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead_id)))
-            .expression_attribute_values(":evt", AttributeValue::S("EVT#".into()))
             .consistent_read(true);
         let mut records = Vec::new();
+        let mut first = None;
         for item in query_all(request).await?.0 {
-            let record: AuditRecord =
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            records.push((record.version, record.events));
+            match item.get(table::SK) {
+                Some(AttributeValue::S(sk)) if sk.starts_with("EVT#") => {
+                    let record: AuditRecord = serde_dynamo::from_item(item)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    records.push((record.version, record.events));
+                }
+                Some(AttributeValue::S(sk)) if sk == STATE_SK => first = genesis_of(&item)?,
+                _ => {}
+            }
         }
+        // A query is not isolated from a transaction committing meanwhile: the moved
+        // record and the genesis it came from may both be read. They are the same.
+        if let Some(genesis) = first {
+            if !records.iter().any(|(v, _)| *v == genesis.version) {
+                records.push((genesis.version, genesis.events));
+            }
+        }
+        records.sort_by_key(|(version, _)| *version);
         Ok(records)
     }
 
@@ -688,13 +843,71 @@ impl Store {
             .expression_attribute_names("#team", table::QUEUE_TEAM)
             .expression_attribute_values(":team", AttributeValue::S(team.into()))
             .scan_index_forward(true);
-        let leads = query_all(request)
+        let keys: Vec<HashMap<String, AttributeValue>> = query_all(request)
             .await?
             .0
             .into_iter()
-            .map(state_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(leads)
+            .map(|mut entry| {
+                let mut key = HashMap::new();
+                for name in [table::PK, table::SK] {
+                    if let Some(value) = entry.remove(name) {
+                        key.insert(name.to_string(), value);
+                    }
+                }
+                key
+            })
+            .collect();
+        self.states_by_key(keys).await
+    }
+
+    /// The lead states of `keys`, strongly consistent, 100 keys per BatchGetItem,
+    /// resending what DynamoDB left unprocessed. Keys whose item is gone are skipped.
+    async fn states_by_key(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<LeadState>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut states = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(aws)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    states.push(state_from_item(item)?);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Aws(
+                            "BatchGetItem kept leaving keys unprocessed".into(),
+                        ));
+                    }
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(states)
     }
 }
 
@@ -713,6 +926,91 @@ pub enum Saved<T> {
         consumed: Consumed,
     },
     Unchanged,
+}
+
+/// What a new lead's single PutItem keeps in its item instead of separate records:
+/// the audit events of its first version and the idempotency record of the request
+/// that created it. Present only until the lead's next write.
+#[derive(Debug)]
+struct Genesis {
+    version: u64,
+    events: Vec<AuditEvent>,
+    idempotency: Option<IdempotencyRecord>,
+}
+
+/// [`Genesis`] as stored: the creating request's answer is left out, because it is
+/// the summary of the very state the item holds ([`LeadState::summary`]); that keeps
+/// a new lead's item, and so its write, about a kilobyte smaller.
+#[derive(Debug, Serialize, Deserialize)]
+struct GenesisDocument {
+    version: u64,
+    events: Vec<AuditEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_by: Option<CreatedBy>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CreatedBy {
+    key: String,
+    request_hash: String,
+    status: u16,
+    expires_at: i64,
+}
+
+impl GenesisDocument {
+    /// `state`: the lead item's state, which is still the version the genesis made.
+    fn with_answer(self, state: &LeadState) -> Genesis {
+        Genesis {
+            version: self.version,
+            events: self.events,
+            idempotency: self.created_by.map(|c| IdempotencyRecord {
+                key: c.key,
+                response: StoredResponse {
+                    request_hash: c.request_hash,
+                    status: c.status,
+                    body: state.summary(true).to_string(),
+                },
+                expires_at: c.expires_at,
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IdempotencyRecord {
+    key: String,
+    response: StoredResponse,
+    /// Epoch seconds: the table's TTL attribute once it is a record of its own.
+    expires_at: i64,
+}
+
+impl IdempotencyRecord {
+    fn item(&self) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&self.response)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.insert(
+            table::PK.into(),
+            AttributeValue::S(format!("IDEMP#{}", self.key)),
+        );
+        item.insert(table::SK.into(), AttributeValue::S("IDEMP".into()));
+        item.insert(
+            table::TTL_ATTRIBUTE.into(),
+            AttributeValue::N(self.expires_at.to_string()),
+        );
+        Ok(item)
+    }
+}
+
+fn genesis_of(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<Option<GenesisDocument>, StoreError> {
+    match item.get(GENESIS) {
+        None => Ok(None),
+        Some(AttributeValue::S(document)) => serde_json::from_str(document)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("lead genesis: {e}"))),
+        Some(_) => Err(StoreError::Corrupt("lead genesis is not a string".into())),
+    }
 }
 
 #[derive(Serialize, Deserialize)]

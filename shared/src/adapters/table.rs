@@ -12,6 +12,10 @@
 //! | monthly metric rollup     | `METRICS#<YYYY-MM>` | `<dimension>`        |
 //! | alert-once marker         | `ONCE#<alert_id>` | `ONCE`                 |
 //!
+//! A lead written once so far keeps its first audit record and idempotency record in
+//! its state item (`genesis`); its second write moves them to the rows above (see the
+//! store's module docs: it makes a new lead one PutItem).
+//!
 //! Two sparse GSIs: `timers` holds only leads with a pending watchdog timer, sharded
 //! so that due timers are read by N small queries whose cost follows the number of due
 //! timers, never the table size; `team_queue` holds only open MQLs, per team, oldest first.
@@ -81,7 +85,10 @@ pub fn table_definition() -> TableDefinition {
                 name: TEAM_QUEUE_INDEX,
                 hash: (QUEUE_TEAM, KeyType::S),
                 range: (MQL_AT, KeyType::S),
-                projection: Projection::All,
+                // Keys only: an MQL's state item is rewritten by every signal, claim and
+                // step, and a full projection would make each of those writes pay for
+                // the item twice. The queue reads the few states it lists by key.
+                projection: Projection::KeysOnly,
             },
         ],
         ttl_attribute: TTL_ATTRIBUTE,

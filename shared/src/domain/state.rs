@@ -201,6 +201,33 @@ impl TimerKind {
 }
 
 impl LeadState {
+    /// What ingest answers about a lead: its scores, tiers, action, route, reasons and,
+    /// for an MQL, the SLA due time; what a form's sender or marketing tool needs.
+    /// `created`: this request made the lead.
+    pub fn summary(&self, created: bool) -> serde_json::Value {
+        let a = self.assessment.as_ref();
+        serde_json::json!({
+            "lead_id": self.lead_id,
+            "created": created,
+            "status": self.status,
+            "contract_version": self.contract_version,
+            "fit": a.map(|a| a.fit.points),
+            "intent": a.map(|a| a.intent.points),
+            "readiness": a.map(|a| a.readiness.points),
+            "total": a.map(|a| a.total),
+            "fit_tier": a.map(|a| a.fit_tier),
+            "intent_tier": a.map(|a| a.intent_tier),
+            "action": a.map(|a| a.action),
+            "fast_lane": a.map(|a| a.fast_lane),
+            "route": a.and_then(|a| a.route.clone()),
+            "team": self.team,
+            "mql_reason": a.map(|a| a.mql_reason.clone()),
+            "reasons": a.map(|a| a.reasons.clone()),
+            "failed_gates": a.map(|a| a.failed_gates.clone()),
+            "sla_due_at": if self.status == Status::Mql { self.sla.as_ref().map(|s| s.due_at) } else { None },
+        })
+    }
+
     pub fn new(profile: LeadProfile, contract: &Contract, now: DateTime<Utc>) -> Self {
         LeadState {
             lead_id: lead_id_for(&profile.email),
