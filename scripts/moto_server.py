@@ -26,6 +26,7 @@ when its index key changes, nothing when neither the key nor a projected attribu
 changes. Transactional index writes are doubled too, which errs on the expensive side.
 
 Usage: python scripts/moto_server.py [-H HOST] -p PORT
+       python scripts/moto_server.py --self-test   (checks the sizing rules; test.sh runs it)
 """
 
 import argparse
@@ -254,11 +255,42 @@ def _measured_transactions() -> None:
     DynamoHandler.transact_write_items = handler
 
 
+def _self_test() -> None:
+    """The sizing rules on values worked out by hand from the DynamoDB documentation."""
+
+    def size(attrs: dict) -> int:
+        return _attributes_size({k: DynamoType(v) for k, v in attrs.items()})
+
+    cases = [
+        ({"pk": {"S": "LEAD#1"}}, 2 + 6),
+        ({"n": {"N": "12345"}}, 1 + 3 + 1),  # 5 digits: 3 bytes, plus 1
+        ({"n": {"N": "-0.00120"}}, 1 + 1 + 1),  # "12": leading/trailing zeros trimmed
+        ({"b": {"B": base64.b64encode(b"abcd").decode()}}, 1 + 4),
+        ({"t": {"BOOL": True}, "z": {"NULL": True}}, 2 + 2),
+        ({"l": {"L": []}}, 1 + 3),
+        ({"l": {"L": [{"S": "ab"}, {"N": "7"}]}}, 1 + 3 + (1 + 2) + (1 + 2)),
+        ({"m": {"M": {"k": {"S": "v"}}}}, 1 + 3 + (1 + 1 + 1)),
+        ({"s": {"SS": ["a", "bc"]}}, 1 + 3),
+        ({"u": {"S": "é" * 10}}, 1 + 20),
+    ]
+    for attrs, want in cases:
+        got = size(attrs)
+        assert got == want, f"{attrs}: {got} bytes, expected {want}"
+    assert [_units(n) for n in (0, 1, 1024, 1025, 2048, 3073)] == [1, 1, 1, 2, 2, 4]
+    print(f"moto_server.py: sizing rules hold on {len(cases)} cases")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
-    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("-p", "--port", type=int)
+    parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args()
+    if args.self_test:
+        _self_test()
+        return
+    if args.port is None:
+        parser.error("-p/--port is required")
     _cheap_transaction_backups()
     _measured_single_writes()
     _measured_transactions()

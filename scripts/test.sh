@@ -7,6 +7,8 @@ cd "$ROOT"
 
 echo "== local AWS stack: virtualenv with moto[server]"
 scripts/stack.sh venv
+# The emulator's write-capacity figures back a test's budget: check its sizing rules.
+.venv/bin/python scripts/moto_server.py --self-test
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
