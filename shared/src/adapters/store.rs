@@ -4,17 +4,17 @@
 //! A state change, its audit record, its metric counters and its idempotency record go
 //! in one transaction: they are all stored, or none is.
 //!
-//! A new lead is the exception, because it is the write every form post makes: its
-//! audit events and idempotency record ride in its state item (the `genesis`
-//! attribute) and it is one conditional PutItem. Three items in a transaction would cost
-//! 2 write units per started KB each, about four times as much. The next write of the
-//! lead moves them to their own records in its transaction, so a lead's history and its
-//! creating request's replay look the same to readers either way.
+//! A new lead is the exception, because it is the write every form post makes: it is
+//! one conditional PutItem, its audit events and idempotency record riding in its state
+//! item (the `genesis` attribute). That costs 2 write units for a typical form post;
+//! state, audit and idempotency items in a transaction (2 units per started KB of each)
+//! cost 10. The lead's next write moves them to records of their own in its
+//! transaction, so a lead's history and its creating request's replay look the same to
+//! readers either way.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
 use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
