@@ -845,3 +845,39 @@ async fn routes_work_with_and_without_a_stage_and_answer_404_and_405_in_json() {
     );
     assert_eq!(stored.version, 2);
 }
+
+#[tokio::test]
+async fn a_queue_longer_than_one_batch_read_lists_every_open_mql_oldest_first() {
+    // The queue index holds keys only; the states are read 100 keys per BatchGetItem.
+    let s = stack().await;
+    let mut ids = Vec::new();
+    for i in 0..230u32 {
+        let at = mon(9, 0) + chrono::Duration::seconds(i64::from(i) * 7);
+        ids.push(
+            s.mql(&format!("buyer{i}@northwind{i}.io"), "US", "ae-na", at)
+                .await,
+        );
+    }
+    // One leaves the queue: accepted.
+    let (status, doc) = s
+        .dispose(
+            &ids[5],
+            "accept",
+            json!({"by": "rep@seller.io"}),
+            mon(11, 0),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+
+    let doc = s.queue("ae-na", mon(11, 5)).await;
+    let listed: Vec<&str> = doc["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lead_id"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.remove(5);
+    assert_eq!(doc["count"], 229);
+    assert_eq!(listed, expected, "every open MQL once, oldest first");
+}
