@@ -206,6 +206,18 @@ pub fn route_path(req: &Request) -> String {
     }
 }
 
+/// The query string's parameters as decoded pairs; one that cannot be decoded is a 422
+/// naming `query`.
+pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    let query = req.uri().query().unwrap_or_default();
+    serde_urlencoded::from_str(query).map_err(|e| {
+        ApiError::invalid(vec![FieldError::new(
+            "query",
+            format!("is not a valid query string: {e}"),
+        )])
+    })
+}
+
 /// Longest idempotency key a client may send.
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 128;
 

@@ -26,7 +26,7 @@ use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
 use leadwatch::domain::text::clip;
 use leadwatch::http::{
     answer_duplicate, body_bytes, idempotency_key, json_response, match_path, method_not_allowed,
-    replay_stored, request_hash, route_path, ApiError,
+    query_pairs, replay_stored, request_hash, route_path, ApiError,
 };
 use leadwatch::Contract;
 
@@ -407,13 +407,7 @@ async fn queue(
     req: &Request,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let query = req.uri().query().unwrap_or_default();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
-        ApiError::invalid(vec![FieldError::new(
-            "query",
-            format!("is not a valid query string: {e}"),
-        )])
-    })?;
+    let pairs = query_pairs(req)?;
     let team = pairs
         .iter()
         .find(|(k, _)| k == "team")

@@ -18,7 +18,9 @@ use leadwatch::domain::lead::FieldError;
 use leadwatch::domain::lifecycle::Status;
 use leadwatch::domain::packet;
 use leadwatch::domain::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
-use leadwatch::http::{json_response, match_path, method_not_allowed, route_path, ApiError};
+use leadwatch::http::{
+    json_response, match_path, method_not_allowed, query_pairs, route_path, ApiError,
+};
 use leadwatch::Contract;
 
 /// Everything a request needs, built once per cold start.
@@ -146,15 +148,9 @@ pub async fn export_csv(
     Ok(out)
 }
 
-/// Query parameters as pairs; an undecodable query string names itself.
-fn query_pairs(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let query = req.uri().query().unwrap_or_default();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| {
-        ApiError::invalid(vec![FieldError::new(
-            "query",
-            format!("is not a valid query string: {e}"),
-        )])
-    })?;
+/// The route's query parameters as pairs; any parameter not in `allowed` is refused.
+fn route_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs = query_pairs(req)?;
     // A typo (`form=`) must not silently widen a report.
     let unknown: Vec<FieldError> = pairs
         .iter()
@@ -180,7 +176,7 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 async fn report_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, ApiError> {
-    let pairs = query_pairs(req, &["from", "to", "team"])?;
+    let pairs = route_params(req, &["from", "to", "team"])?;
     let query = ReportQuery::parse(
         param(&pairs, "from"),
         param(&pairs, "to"),
@@ -193,7 +189,7 @@ async fn report_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, 
 }
 
 async fn export_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, ApiError> {
-    let pairs = query_pairs(req, &["status", "team"])?;
+    let pairs = route_params(req, &["status", "team"])?;
     let mut errors = Vec::new();
     let status = match param(&pairs, "status").map(str::trim) {
         None | Some("") => None,

@@ -436,7 +436,8 @@ impl Store {
             );
         }
         let idempotency_index = items.len();
-        if let (Some((key, response, now)), false) = (idempotency, creating) {
+        // A new lead's idempotency record is in its genesis.
+        if let Some((key, response, now)) = idempotency.filter(|_| !creating) {
             let record = IdempotencyRecord {
                 key: key.clone(),
                 response: response.clone(),
