@@ -1,6 +1,6 @@
 //! `leadwatch backtest` and `leadwatch history generate`: replay a lead history through
 //! one or two contracts, and write seeded synthetic histories. The work is in
-//! `leadwatch::domain::backtest`; this module reads files, parses arguments and renders.
+//! `leadwatch_backtest`; this module reads files, parses arguments and renders.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -10,8 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use leadwatch::domain::backtest::generate::{generate_history, GeneratorOptions};
-use leadwatch::domain::backtest::{
+use leadwatch_backtest::generate::{generate_history, GeneratorOptions};
+use leadwatch_backtest::{
     backtest, compare, parse_history, write_history, BacktestOptions, BacktestResult, Band,
     Calibration, Comparison, HistoryRecord,
 };

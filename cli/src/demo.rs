@@ -20,12 +20,12 @@ use lambda_http::http::{Request, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Map, Value};
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::report::{render_table, Month};
-use leadwatch::Contract;
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::Store;
 use leadwatch_cli::serve;
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::report::{render_table, Month};
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_ingest::IngestApp;
 use leadwatch_report::{sla_report, ReportQuery};

@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use leadwatch::domain::explain;
-use leadwatch::domain::lead::{lead_id_for, parse_lead_json};
-use leadwatch::{assess, Contract};
+use leadwatch_core::explain;
+use leadwatch_core::lead::{lead_id_for, parse_lead_json};
+use leadwatch_core::{assess, Contract};
 
 #[derive(Parser)]
 #[command(
@@ -242,7 +242,7 @@ fn run_serve(table: Option<String>, port: u16, contract: Option<&Path>) -> Resul
     // The Lambdas read LEADWATCH_CONTRACT_FILE; `--contract` overrides it here.
     let contract = match contract {
         Some(path) => std::sync::Arc::new(load_contract(Some(path))?),
-        None => leadwatch::config::contract_from_env()
+        None => leadwatch_adapters::config::contract_from_env()
             .map_err(|message| Failure { message, code: 1 })?,
     };
     let table = table
@@ -261,7 +261,7 @@ where
 {
     let contract = match contract {
         Some(path) => std::sync::Arc::new(load_contract(Some(path))?),
-        None => leadwatch::config::contract_from_env()
+        None => leadwatch_adapters::config::contract_from_env()
             .map_err(|message| Failure { message, code: 1 })?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::ValueEnum;
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::report::{render_table, write_csv, Month};
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::report::{render_table, write_csv, Month};
+use leadwatch_core::Contract;
 use leadwatch_report::{export_csv, sla_report, ReportQuery};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,10 +20,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::text::clip;
-use leadwatch::http::{ApiError, MAX_BODY_BYTES};
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::{ApiError, MAX_BODY_BYTES};
+use leadwatch_core::text::clip;
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_ingest::IngestApp;
 use leadwatch_report::ReportApp;
@@ -161,7 +161,7 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?,
     );
-    let webhook_secret = leadwatch::config::webhook_secret_from_env();
+    let webhook_secret = leadwatch_adapters::config::webhook_secret_from_env();
     say(&format!(
         "{}\nTable {} on {backend}; contract {}.{}\nCtrl-C stops the server.",
         describe(&base),
@@ -324,7 +324,7 @@ fn path_parameters(pattern: &str, path: &str) -> HashMap<String, String> {
         .trim_matches('/')
         .split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
-    let values = leadwatch::http::match_path(pattern, path).unwrap_or_default();
+    let values = leadwatch_api::http::match_path(pattern, path).unwrap_or_default();
     names
         .zip(values)
         .map(|(k, v)| (k.to_string(), v.to_string()))

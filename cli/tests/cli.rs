@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::{DateTime, Utc};
-use leadwatch::domain::assess::assess;
-use leadwatch::domain::contract::Contract;
-use leadwatch::domain::explain::render;
-use leadwatch::domain::lead::{lead_id_for, parse_lead_json};
+use leadwatch_core::assess::assess;
+use leadwatch_core::contract::Contract;
+use leadwatch_core::explain::render;
+use leadwatch_core::lead::{lead_id_for, parse_lead_json};
 
 mod common;
 use common::{leadwatch, stderr, stdout, Scratch};

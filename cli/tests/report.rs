@@ -10,10 +10,10 @@ use lambda_http::http::Request as HttpRequest;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::report::SlaReport;
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::report::SlaReport;
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, unique_name};
 use leadwatch_ingest::IngestApp;

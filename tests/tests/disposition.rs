@@ -13,12 +13,12 @@ use lambda_http::http::{Request as HttpRequest, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::state::LeadState;
-use leadwatch::http::request_time;
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::request_time;
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::state::LeadState;
+use leadwatch_core::Contract;
 use leadwatch_disposition::{handle, DispositionApp};
 use leadwatch_e2e::{moto, unique_name};
 use leadwatch_ingest::IngestApp;

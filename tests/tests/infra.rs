@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use leadwatch::adapters::table::table_definition;
+use leadwatch_adapters::table::table_definition;
 use leadwatch_e2e::repo_root;
 
 /// The normalised table description of a template file.

@@ -7,11 +7,11 @@ use lambda_http::http::{Request as HttpRequest, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use leadwatch::{assess, Contract};
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::{assess, Contract};
 use leadwatch_e2e::{moto, unique_name};
 use leadwatch_ingest::{handle, IngestApp};
 
@@ -454,7 +454,7 @@ async fn webhook_signatures_are_required_when_configured() {
 
 /// `count` leads in the shapes ingest gives them (a tenth are demo-request MQLs, so the
 /// timer and queue indexes hold entries too), for tables that should not be empty.
-fn existing_leads(count: usize, app: &IngestApp) -> Vec<leadwatch::domain::state::LeadState> {
+fn existing_leads(count: usize, app: &IngestApp) -> Vec<leadwatch_core::state::LeadState> {
     (0..count)
         .map(|i| {
             let mut lead = demo_lead(&format!("person{i}@company{}.io", i % 700));
@@ -463,10 +463,10 @@ fn existing_leads(count: usize, app: &IngestApp) -> Vec<leadwatch::domain::state
             }
             let body = lead.to_string();
             let submission =
-                leadwatch::domain::lead::parse_lead_json(body.as_bytes(), &app.contract, now())
+                leadwatch_core::lead::parse_lead_json(body.as_bytes(), &app.contract, now())
                     .expect("valid lead");
             let mut state =
-                leadwatch::domain::state::LeadState::new(submission.profile, &app.contract, now());
+                leadwatch_core::state::LeadState::new(submission.profile, &app.contract, now());
             state.ingest(None, &submission.signals, &app.contract, now());
             state.version = 1;
             state

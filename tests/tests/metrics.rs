@@ -15,13 +15,13 @@ use lambda_http::http::{Request as HttpRequest, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::report::{build_report, pct, Month, ReportRow, SlaReport};
-use leadwatch::domain::state::AuditEvent;
-use leadwatch::Contract;
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
+use leadwatch_core::state::AuditEvent;
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
 use leadwatch_ingest::IngestApp;
@@ -627,7 +627,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
         .iter()
         .map(str::to_string)
         .collect();
-    assert_eq!(header, leadwatch::domain::packet::CSV_HEADER);
+    assert_eq!(header, leadwatch_core::packet::CSV_HEADER);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let mqls = s
         .report

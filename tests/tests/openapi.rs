@@ -31,9 +31,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::http::request_time;
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::request_time;
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, repo_root, unique_name};
 use leadwatch_ingest::IngestApp;
@@ -476,7 +476,7 @@ async fn routes_the_document_does_not_list_are_refused_by_every_function() {
 async fn malformed_requests_get_the_documented_errors() {
     let ops = operations();
     let apps = apps().await;
-    let too_large = "x".repeat(leadwatch::http::MAX_BODY_BYTES + 1);
+    let too_large = "x".repeat(leadwatch_api::http::MAX_BODY_BYTES + 1);
     let mut problems = Vec::new();
     let mut answers = Vec::new();
     for op in &ops {

@@ -18,11 +18,11 @@ use lambda_http::http::{header, HeaderMap, Method, Request, StatusCode};
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::http::MAX_BODY_BYTES;
-use leadwatch::Contract;
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::MAX_BODY_BYTES;
 use leadwatch_cli::serve::{self, Api, Function, ROUTES};
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::Contract;
 use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, repo_root, unique_name};
 use leadwatch_ingest::IngestApp;

@@ -10,11 +10,11 @@ use lambda_http::http::{Request as HttpRequest, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Value};
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::Contract;
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
 use leadwatch_ingest::IngestApp;
 use leadwatch_watchdog::{run, WatchdogApp};
@@ -244,8 +244,8 @@ async fn a_rejected_mql_returns_to_nurture_with_its_reason_and_marketing_hears_o
                 &contract,
                 at + Duration::minutes(20),
             )?;
-            Ok::<_, leadwatch::domain::state::DispositionError>(Some(
-                leadwatch::adapters::store::Change {
+            Ok::<_, leadwatch_core::state::DispositionError>(Some(
+                leadwatch_adapters::store::Change {
                     state: st,
                     events,
                     idempotency: None,

@@ -10,12 +10,12 @@ use aws_sdk_sns::error::BoxError;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::{Change, Store};
-use leadwatch::domain::lead::{LeadProfile, Signal};
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::state::{DispositionError, LeadState};
-use leadwatch::Contract;
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::{Change, Store};
+use leadwatch_core::lead::{LeadProfile, Signal};
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::state::{DispositionError, LeadState};
+use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
 use leadwatch_watchdog::{run, WatchdogApp};
 

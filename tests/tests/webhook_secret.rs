@@ -9,11 +9,11 @@ use lambda_http::http::{Request as HttpRequest, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::json;
 
-use leadwatch::adapters::secrets::{ParameterStore, SecretError};
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
-use leadwatch::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use leadwatch::Contract;
+use leadwatch_adapters::secrets::{ParameterStore, SecretError};
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_core::lead::lead_id_for;
+use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name};
 use leadwatch_ingest::{handle, IngestApp};
 

@@ -18,17 +18,17 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
-use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
-use leadwatch::domain::calendar::BusinessCalendar;
-use leadwatch::domain::lead::{json_object, text_value, FieldError};
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::state::{AuditEvent, DispositionError, LeadState};
-use leadwatch::domain::text::clip;
-use leadwatch::http::{
+use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch_api::http::{
     answer_duplicate, body_bytes, idempotency_key, json_response, match_path, method_not_allowed,
     query_pairs, replay_stored, request_hash, route_path, ApiError,
 };
-use leadwatch::Contract;
+use leadwatch_core::calendar::BusinessCalendar;
+use leadwatch_core::lead::{json_object, text_value, FieldError};
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::state::{AuditEvent, DispositionError, LeadState};
+use leadwatch_core::text::clip;
+use leadwatch_core::Contract;
 
 /// Longest `by` (a person or system name, usually an email), in characters.
 pub const BY_MAX_CHARS: usize = 200;

@@ -1,8 +1,8 @@
 //! Lambda entry point of the disposition function: build the app once, then serve.
 
 use lambda_http::{run, service_fn, Error, Request};
-use leadwatch::adapters::store::Store;
-use leadwatch::http::request_time;
+use leadwatch_adapters::store::Store;
+use leadwatch_api::http::request_time;
 use leadwatch_disposition::{handle, DispositionApp};
 
 #[tokio::main]
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let app = DispositionApp {
         store: Store::from_env().await,
-        contract: leadwatch::config::contract_from_env()?,
+        contract: leadwatch_adapters::config::contract_from_env()?,
     };
     let app = &app;
     run(service_fn(move |req: Request| async move {

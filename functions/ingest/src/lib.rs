@@ -13,17 +13,17 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use leadwatch::adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
-use leadwatch::domain::lead::{
-    honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
-    Signal,
-};
-use leadwatch::domain::state::LeadState;
-use leadwatch::http::{
+use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch_api::http::{
     answer_duplicate, body_bytes, content_type, idempotency_key, json_response, match_path,
     method_not_allowed, replay_stored, request_hash, route_path, verify_signature, ApiError,
 };
-use leadwatch::Contract;
+use leadwatch_core::lead::{
+    honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
+    Signal,
+};
+use leadwatch_core::state::LeadState;
+use leadwatch_core::Contract;
 
 /// Everything a request needs, built once per cold start.
 pub struct IngestApp {

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use leadwatch::adapters::store::Store;
-use leadwatch::domain::lead::lead_id_for;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::lead::lead_id_for;
 use leadwatch_e2e::{moto, unique_name};
 
 /// A minimal Runtime API: hands out queued events and collects the responses.

@@ -13,15 +13,15 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-use leadwatch::adapters::store::{Store, StoreError};
-use leadwatch::domain::lead::FieldError;
-use leadwatch::domain::lifecycle::Status;
-use leadwatch::domain::packet;
-use leadwatch::domain::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
-use leadwatch::http::{
+use leadwatch_adapters::store::{Store, StoreError};
+use leadwatch_api::http::{
     json_response, match_path, method_not_allowed, query_pairs, route_path, ApiError,
 };
-use leadwatch::Contract;
+use leadwatch_core::lead::FieldError;
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::packet;
+use leadwatch_core::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
+use leadwatch_core::Contract;
 
 /// Everything a request needs, built once per cold start.
 pub struct ReportApp {
@@ -92,7 +92,7 @@ impl ReportQuery {
                     "team",
                     format!(
                         "\"{}\" is not a team of the contract (teams: {})",
-                        leadwatch::domain::text::clip(t, 60),
+                        leadwatch_core::text::clip(t, 60),
                         known.join(", ")
                     ),
                 ));
@@ -157,7 +157,7 @@ fn route_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>
         .filter(|(k, _)| !allowed.contains(&k.as_str()))
         .map(|(k, _)| {
             FieldError::new(
-                leadwatch::domain::text::clip(k, 40),
+                leadwatch_core::text::clip(k, 40),
                 format!("is not a parameter of this route ({})", allowed.join(", ")),
             )
         })
@@ -201,7 +201,7 @@ async fn export_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, 
                     "status",
                     format!(
                         "\"{}\" is not a status ({})",
-                        leadwatch::domain::text::clip(s, 40),
+                        leadwatch_core::text::clip(s, 40),
                         known.join(", ")
                     ),
                 ));
@@ -218,7 +218,7 @@ async fn export_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, 
                 "team",
                 format!(
                     "\"{}\" is not a team of the contract",
-                    leadwatch::domain::text::clip(t, 60)
+                    leadwatch_core::text::clip(t, 60)
                 ),
             ));
         }

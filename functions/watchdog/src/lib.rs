@@ -21,16 +21,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::{Change, Saved, Store, StoreError};
-use leadwatch::adapters::table::all_timer_shards;
-use leadwatch::domain::alert::{
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::{Change, Saved, Store, StoreError};
+use leadwatch_adapters::table::all_timer_shards;
+use leadwatch_core::alert::{
     contract_review_alert, returned_to_nurture_alert, sla_alert, AlertMessage,
 };
-use leadwatch::domain::report::{build_report, contract_review, Month};
-use leadwatch::domain::sla::StepKind;
-use leadwatch::domain::state::{AuditEvent, DueWork, LeadState, CLAIM_LEASE_SECONDS};
-use leadwatch::Contract;
+use leadwatch_core::report::{build_report, contract_review, Month};
+use leadwatch_core::sla::StepKind;
+use leadwatch_core::state::{AuditEvent, DueWork, LeadState, CLAIM_LEASE_SECONDS};
+use leadwatch_core::Contract;
 
 /// Catch-up bound: a lead whose warning, breach and level 2 are all due (say after an
 /// outage) fires one step per round.

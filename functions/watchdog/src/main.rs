@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-use leadwatch::adapters::alerts::AlertPublisher;
-use leadwatch::adapters::store::Store;
+use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::store::Store;
 use leadwatch_watchdog::WatchdogApp;
 
 #[tokio::main]
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let app = WatchdogApp {
         store: Store::from_env().await,
         alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), topic),
-        contract: leadwatch::config::contract_from_env()?,
+        contract: leadwatch_adapters::config::contract_from_env()?,
     };
     let app = Arc::new(app);
     run(service_fn(move |event: LambdaEvent<Value>| {

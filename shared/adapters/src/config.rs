@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::contract::Contract;
+use leadwatch_core::contract::Contract;
 
 /// The contract: the file named by `LEADWATCH_CONTRACT_FILE`, else the one compiled in.
 pub fn contract_from_env() -> Result<Arc<Contract>, String> {

@@ -28,12 +28,12 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::emf::Metrics;
-use super::table::{self, KeyType, Projection};
-use crate::domain::lifecycle::Status;
-use crate::domain::report::{Month, RollupItem};
-use crate::domain::rollup;
-use crate::domain::state::{AuditEvent, LeadState};
+use crate::emf::Metrics;
+use crate::table::{self, KeyType, Projection};
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::report::{Month, RollupItem};
+use leadwatch_core::rollup;
+use leadwatch_core::state::{AuditEvent, LeadState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -1154,7 +1154,7 @@ fn state_item(state: &LeadState) -> Result<HashMap<String, AttributeValue>, Stor
             table::MQL_AT.into(),
             AttributeValue::S(mql_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
         );
-        if state.status == crate::domain::lifecycle::Status::Mql {
+        if state.status == leadwatch_core::lifecycle::Status::Mql {
             if let Some(team) = &state.team {
                 item.insert(table::QUEUE_TEAM.into(), AttributeValue::S(team.clone()));
             }

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
-use leadwatch::domain::assess::{assess, Action, Assessment};
-use leadwatch::domain::contract::{Contract, Pillar};
-use leadwatch::domain::lead::{LeadProfile, Signal};
+use leadwatch_core::assess::{assess, Action, Assessment};
+use leadwatch_core::contract::{Contract, Pillar};
+use leadwatch_core::lead::{LeadProfile, Signal};
 
 static CONTRACT: LazyLock<Contract> =
     LazyLock::new(|| Contract::default_contract().expect("the shipped contract is valid"));

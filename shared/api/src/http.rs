@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::adapters::store::{Store, StoreError};
-use crate::domain::lead::FieldError;
+use leadwatch_adapters::store::{Store, StoreError};
+use leadwatch_core::lead::FieldError;
 
 /// The largest body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -11,9 +11,9 @@ use std::hint::black_box;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use leadwatch::domain::assess::assess;
-use leadwatch::domain::contract::{Contract, DEFAULT_CONTRACT_TOML};
-use leadwatch::domain::lead::{LeadProfile, Signal};
+use leadwatch_core::assess::assess;
+use leadwatch_core::contract::{Contract, DEFAULT_CONTRACT_TOML};
+use leadwatch_core::lead::{LeadProfile, Signal};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
     let (lead, signals) = (lead(), signals());
     assert_eq!(signals.len(), 20);
     let a = assess(&lead, &signals, &contract, now());
-    assert_eq!(a.action, leadwatch::Action::ActNow, "a realistic MQL");
+    assert_eq!(a.action, leadwatch_core::Action::ActNow, "a realistic MQL");
 
     c.bench_function("assess: realistic lead, 20 signals", |b| {
         b.iter(|| {

@@ -284,7 +284,7 @@ pub fn neutralise_formula(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::assess::assess;
+    use crate::assess::assess;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {

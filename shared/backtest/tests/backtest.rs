@@ -4,15 +4,13 @@
 //! with the line and column of each problem.
 
 use chrono::{DateTime, Duration, Utc};
-use leadwatch::domain::assess::{assess, Action};
-use leadwatch::domain::backtest::generate::{
-    generate, generate_history, GeneratedLead, GeneratorOptions,
-};
-use leadwatch::domain::backtest::{
+use leadwatch_backtest::generate::{generate, generate_history, GeneratedLead, GeneratorOptions};
+use leadwatch_backtest::{
     backtest, compare, parse_history, replay, replay_lead, write_history, BacktestOptions,
     HistoryRecord, LeadReplay, COLUMNS,
 };
-use leadwatch::domain::contract::{Contract, DEFAULT_CONTRACT_TOML};
+use leadwatch_core::assess::{assess, Action};
+use leadwatch_core::contract::{Contract, DEFAULT_CONTRACT_TOML};
 
 fn contract() -> Contract {
     Contract::default_contract().expect("the shipped contract is valid")
@@ -316,7 +314,7 @@ fn a_stricter_threshold_gives_fewer_mqls_and_the_deltas_say_so() {
 fn the_example_strict_contract_differs_only_in_version_and_threshold() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../examples/contract-strict.toml"
+        "/../../examples/contract-strict.toml"
     );
     let text = std::fs::read_to_string(path).expect("examples/contract-strict.toml");
     let strict = Contract::parse(&text).unwrap_or_else(|e| panic!("{e}"));
@@ -324,7 +322,7 @@ fn the_example_strict_contract_differs_only_in_version_and_threshold() {
     let mut spec = strict.spec.clone();
     spec.version = contract().spec.version.clone();
     spec.actions.act_now_min_total = contract().spec.actions.act_now_min_total;
-    let json = |s: &leadwatch::domain::contract::ContractSpec| {
+    let json = |s: &leadwatch_core::contract::ContractSpec| {
         serde_json::to_value(s).expect("a contract serialises")
     };
     assert_eq!(
@@ -383,7 +381,7 @@ fn the_fast_replay_matches_the_definition() {
         let extra: Vec<_> = r
             .signals
             .iter()
-            .map(|s| leadwatch::domain::lead::Signal {
+            .map(|s| leadwatch_core::lead::Signal {
                 at: s.at - Duration::days(40),
                 ..s.clone()
             })

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use leadwatch::domain::backtest::generate::{generate_history, GeneratorOptions};
-use leadwatch::domain::backtest::{backtest, parse_history, write_history, BacktestOptions};
-use leadwatch::domain::contract::Contract;
+use leadwatch_backtest::generate::{generate_history, GeneratorOptions};
+use leadwatch_backtest::{backtest, parse_history, write_history, BacktestOptions};
+use leadwatch_core::contract::Contract;
 
 const LEADS: usize = 50_000;
 

@@ -4,10 +4,10 @@
 //! here as a diff.
 
 use chrono::{DateTime, TimeZone, Utc};
-use leadwatch::domain::assess::{assess, Action, Assessment, IntentTier};
-use leadwatch::domain::contract::{Contract, DEFAULT_CONTRACT_TOML};
-use leadwatch::domain::explain::render;
-use leadwatch::domain::lead::{LeadProfile, Signal};
+use leadwatch_core::assess::{assess, Action, Assessment, IntentTier};
+use leadwatch_core::contract::{Contract, DEFAULT_CONTRACT_TOML};
+use leadwatch_core::explain::render;
+use leadwatch_core::lead::{LeadProfile, Signal};
 
 /// Monday 2026-11-23, 15:00 UTC.
 fn now() -> DateTime<Utc> {

@@ -8,7 +8,7 @@ use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
 use serde_json::json;
 
-use crate::domain::alert::AlertMessage;
+use leadwatch_core::alert::AlertMessage;
 
 /// SNS accepts at most ten entries per PublishBatch.
 const BATCH: usize = 10;

@@ -182,8 +182,8 @@ pub fn event_counters(e: &AuditEvent) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::contract::Contract;
-    use crate::domain::lead::{LeadProfile, Signal};
+    use crate::contract::Contract;
+    use crate::lead::{LeadProfile, Signal};
     use chrono::TimeZone;
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {

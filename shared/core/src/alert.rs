@@ -296,7 +296,7 @@ fn subject(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lead::{LeadProfile, Signal};
+    use crate::lead::{LeadProfile, Signal};
     use chrono::{Duration, TimeZone};
 
     fn mql() -> (LeadState, Contract) {

@@ -132,7 +132,7 @@ pub fn schedule(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::contract::Contract;
+    use crate::contract::Contract;
     use chrono::TimeZone;
 
     #[test]

@@ -26,8 +26,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::HistoryRecord;
-use crate::domain::contract::{Contract, Pillar};
-use crate::domain::lead::{LeadProfile, Signal};
+use leadwatch_core::contract::{Contract, Pillar};
+use leadwatch_core::lead::{LeadProfile, Signal};
 
 #[derive(Debug, Clone, Copy)]
 pub struct GeneratorOptions {

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::domain::rollup::{counter, MetricIncrement, TEAM_DIMENSION};
+use leadwatch_core::rollup::{counter, MetricIncrement, TEAM_DIMENSION};
 
 /// Where metrics go: the namespace, or nowhere (tests, the demo, the CLI).
 #[derive(Debug, Clone, Default)]

@@ -19,9 +19,9 @@ use std::fmt;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::assess::{assess, Action};
-use super::contract::{Contract, Pillar};
-use super::lead::{caps, normalise_email, LeadProfile, Signal};
+use leadwatch_core::assess::{assess, Action};
+use leadwatch_core::contract::{Contract, Pillar};
+use leadwatch_core::lead::{caps, normalise_email, LeadProfile, Signal};
 
 /// The columns of a history file, in the order [`write_history`] writes them. Only
 /// `email`, `signals` and `sql` are required; the others may be left out of the file.
@@ -508,7 +508,7 @@ fn non_empty(cell: Option<String>) -> Option<String> {
 
 /// Cut what a file said before quoting it back in an error message.
 fn shown(text: &str) -> String {
-    super::text::clip(text, 60)
+    leadwatch_core::text::clip(text, 60)
 }
 
 fn plausible_email(email: &str) -> bool {

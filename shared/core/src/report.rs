@@ -317,7 +317,7 @@ pub fn render_table(report: &SlaReport) -> String {
             out,
             "  {:<7}  {:<22} {:>5} {:>4} {:>6} {:>4} {:>4} {:>4} {:>6} {:>6} {:>9} {:>5} {:>7} {:>7} {:>7}  {}",
             r.month,
-            crate::domain::text::clip(&slice, 22),
+            crate::text::clip(&slice, 22),
             r.mqls,
             r.fast_lane_mqls,
             r.accepted_within_sla + r.rejected_within_sla,
@@ -407,7 +407,7 @@ pub fn write_csv<W: std::io::Write>(out: W, report: &SlaReport) -> Result<(), cs
         w.write_record([
             r.month.clone(),
             r.dimension.clone(),
-            crate::domain::packet::neutralise_formula(&r.value),
+            crate::packet::neutralise_formula(&r.value),
             r.mqls.to_string(),
             r.fast_lane_mqls.to_string(),
             r.accepted.to_string(),

@@ -1,0 +1,2 @@
+//! Leadwatch's HTTP API.
+pub mod http;
