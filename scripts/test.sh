@@ -13,6 +13,21 @@ scripts/stack.sh venv
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
+echo "== layers: the pure core builds alone, without a clock, and links nothing of AWS, tokio, HTTP or rand"
+# Built alone, leadwatch-core gets chrono without its clock: a Utc::now() there fails here.
+cargo check -p leadwatch-core --locked
+forbidden="$(cargo tree -p leadwatch-core -e normal --prefix none --locked \
+  | grep -E '^(aws-|tokio|lambda_|axum|hyper|rand)' || true)"
+if [[ -n "$forbidden" ]]; then
+  echo "leadwatch-core depends on crates the pure core must not link:"; echo "$forbidden"; exit 1
+fi
+# The backtest engine is for the CLI only: no Lambda may link it.
+for f in ingest disposition report watchdog; do
+  if cargo tree -p "leadwatch-$f" -e normal --prefix none --locked | grep -q '^leadwatch-backtest'; then
+    echo "the $f function links leadwatch-backtest"; exit 1
+  fi
+done
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -22,4 +37,6 @@ if [[ -x infra/check.sh ]]; then
 fi
 
 echo "== cargo test"
+# The end-to-end tests run the real function binaries through the Runtime API.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked

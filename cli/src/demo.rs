@@ -22,13 +22,13 @@ use serde_json::{json, Map, Value};
 
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
+use leadwatch_api::disposition::DispositionApp;
+use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::report::{render_table, Month};
 use leadwatch_core::Contract;
-use leadwatch_disposition::DispositionApp;
-use leadwatch_ingest::IngestApp;
-use leadwatch_report::{sla_report, ReportQuery};
 use leadwatch_watchdog::WatchdogApp;
 
 type DemoResult<T> = Result<T, String>;
@@ -314,7 +314,7 @@ async fn submit(app: &IngestApp, step: &Step, tally: &mut Tally) -> DemoResult<S
         .header("content-type", content_type)
         .body(Body::Text(body))
         .map_err(|e| e.to_string())?;
-    let response = leadwatch_ingest::handle(app, req, step.at).await;
+    let response = leadwatch_api::ingest::handle(app, req, step.at).await;
     let status = response.status();
     let doc: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
     let head = format!("{label:<8} {email:<32}");
@@ -396,7 +396,7 @@ async fn dispose(app: &DispositionApp, step: &Step) -> DemoResult<String> {
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .map_err(|e| e.to_string())?;
-    let response = leadwatch_disposition::handle(app, req, step.at).await;
+    let response = leadwatch_api::disposition::handle(app, req, step.at).await;
     let status = response.status();
     let doc: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
     let head = format!("{action:<8} {email:<32}");

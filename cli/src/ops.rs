@@ -1,5 +1,5 @@
 //! `leadwatch report` and `leadwatch export`: the ops views, computed by the very
-//! functions the report Lambda serves (`leadwatch_report::sla_report`, `export_csv`),
+//! functions the report Lambda serves (`leadwatch_api::report::sla_report`, `export_csv`),
 //! so the terminal and `GET /reports/sla` never disagree.
 
 use std::io::Write;
@@ -9,10 +9,10 @@ use chrono::Utc;
 use clap::ValueEnum;
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::report::{export_csv, sla_report, ReportQuery};
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{render_table, write_csv, Month};
 use leadwatch_core::Contract;
-use leadwatch_report::{export_csv, sla_report, ReportQuery};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {

@@ -11,13 +11,13 @@ use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::disposition::DispositionApp;
+use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::report::ReportApp;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::report::SlaReport;
 use leadwatch_core::Contract;
-use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, unique_name};
-use leadwatch_ingest::IngestApp;
-use leadwatch_report::ReportApp;
 
 fn leadwatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_leadwatch"))
@@ -72,7 +72,8 @@ async fn seeded_table() -> (String, ReportApp) {
             "signals": [{"type": "demo_request", "at": start.to_rfc3339()}]
         });
         let r =
-            leadwatch_ingest::handle(&ingest, request("POST", "/leads", Some(&body)), start).await;
+            leadwatch_api::ingest::handle(&ingest, request("POST", "/leads", Some(&body)), start)
+                .await;
         assert!(r.status().is_success());
         let id = lead_id_for(&email);
         let (action, at, body) = match fate {
@@ -93,7 +94,7 @@ async fn seeded_table() -> (String, ReportApp) {
             ),
             _ => continue,
         };
-        let r = leadwatch_disposition::handle(
+        let r = leadwatch_api::disposition::handle(
             &disposition,
             request("POST", &format!("/leads/{id}/{action}"), Some(&body)),
             at,
@@ -107,7 +108,7 @@ async fn seeded_table() -> (String, ReportApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_prints_what_the_report_endpoint_serves() {
     let (table, app) = seeded_table().await;
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &app,
         request("GET", "/reports/sla?from=2026-10&to=2026-11", None),
         Utc::now(),
@@ -163,7 +164,7 @@ async fn the_cli_prints_what_the_report_endpoint_serves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_export_equals_the_export_route() {
     let (table, app) = seeded_table().await;
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &app,
         request("GET", "/export?team=ae-emea", None),
         Utc::now(),

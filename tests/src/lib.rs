@@ -3,6 +3,7 @@
 //! tests run in parallel without seeing each other's data.
 
 pub mod moto;
+pub mod runtime_api;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

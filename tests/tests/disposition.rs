@@ -14,14 +14,14 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::http::request_time;
+use leadwatch_api::disposition::{handle, DispositionApp};
+use leadwatch_api::entry::gateway_time;
+use leadwatch_api::ingest::IngestApp;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
-use leadwatch_disposition::{handle, DispositionApp};
 use leadwatch_e2e::{moto, unique_name};
-use leadwatch_ingest::IngestApp;
 
 /// New York wall time on a November 2026 day (EST, UTC-5).
 fn ny(day: u32, h: u32, m: u32) -> DateTime<Utc> {
@@ -78,7 +78,7 @@ impl Stack {
             "source": "website",
             "signals": [{"type": "demo_request", "at": at.to_rfc3339()}]
         });
-        let r = leadwatch_ingest::handle(&self.ingest, post("/leads", &body), at).await;
+        let r = leadwatch_api::ingest::handle(&self.ingest, post("/leads", &body), at).await;
         assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
         let doc = json_of(&r);
         assert_eq!(doc["status"], "mql", "{doc}");
@@ -402,7 +402,7 @@ async fn touch_records_the_first_touch_once() {
     // A lead sales never got (nurture) cannot be touched through this route.
     let nurture = json!({"email": "quiet@acme.io", "company": "Acme", "country": "US",
                          "signals": [{"type": "blog_view", "at": mon(9, 0).to_rfc3339()}]});
-    let r = leadwatch_ingest::handle(&s.ingest, post("/leads", &nurture), mon(10, 0)).await;
+    let r = leadwatch_api::ingest::handle(&s.ingest, post("/leads", &nurture), mon(10, 0)).await;
     assert_eq!(json_of(&r)["status"], "nurture", "{:?}", r.body());
     let quiet = lead_id_for("quiet@acme.io");
     let (status, doc) = s
@@ -792,7 +792,7 @@ async fn routes_work_with_and_without_a_stage_and_answer_404_and_405_in_json() {
         r#"{"by":"sam@seller.io"}"#,
     );
     assert_eq!(req.uri().path(), format!("/prod/leads/{id}/touch"));
-    let now = request_time(&req).unwrap();
+    let now = gateway_time(&req).unwrap();
     assert_eq!(now, mon(10, 10), "now comes from requestContext.timeEpoch");
     let (status, doc) = s.call(req, now).await;
     assert_eq!(status, StatusCode::OK, "{doc}");

@@ -17,15 +17,15 @@ use serde_json::{json, Value};
 
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
+use leadwatch_api::disposition::DispositionApp;
+use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::report::ReportApp;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
 use leadwatch_core::state::AuditEvent;
 use leadwatch_core::Contract;
-use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
-use leadwatch_ingest::IngestApp;
-use leadwatch_report::ReportApp;
 use leadwatch_watchdog::WatchdogApp;
 
 struct Stack {
@@ -288,7 +288,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
     for (at, _, step) in steps {
         match step {
             Step::Post { body, key } => {
-                let r = leadwatch_ingest::handle(
+                let r = leadwatch_api::ingest::handle(
                     &s.ingest,
                     request("POST", "/leads", Some(&body), Some(&key)),
                     at,
@@ -302,7 +302,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
                 body,
             } => {
                 let id = lead_id_for(&email);
-                let r = leadwatch_disposition::handle(
+                let r = leadwatch_api::disposition::handle(
                     &s.disposition,
                     request("POST", &format!("/leads/{id}/{action}"), Some(&body), None),
                     at,
@@ -529,7 +529,7 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     assert!(compared >= 10, "{compared}");
 
     // The report endpoint serves the same report, from the same rollups.
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &s.report,
         request("GET", "/reports/sla?from=2026-11&to=2026-11", None, None),
         Utc::now(),
@@ -540,7 +540,7 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     assert_eq!(served, report);
 
     // One team: only that team's row (and its total).
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &s.report,
         request(
             "GET",
@@ -576,7 +576,8 @@ async fn report_and_export_refuse_bad_parameters_by_name() {
         ("/export?team=nobody", "team", 422),
     ] {
         let r =
-            leadwatch_report::handle(&s.report, request("GET", path, None, None), Utc::now()).await;
+            leadwatch_api::report::handle(&s.report, request("GET", path, None, None), Utc::now())
+                .await;
         let doc = json_of(&r);
         assert_eq!(r.status().as_u16(), status, "{path}: {doc}");
         let fields: Vec<&str> = doc["fields"]
@@ -587,7 +588,7 @@ async fn report_and_export_refuse_bad_parameters_by_name() {
             .collect();
         assert!(fields.contains(&field), "{path}: {doc}");
     }
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &s.report,
         request("POST", "/reports/sla", None, None),
         Utc::now(),
@@ -604,14 +605,17 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
     let mut posted = 0;
     for i in 0..30 {
         let body = lead_body(&mut rng, i, at);
-        let r =
-            leadwatch_ingest::handle(&s.ingest, request("POST", "/leads", Some(&body), None), at)
-                .await;
+        let r = leadwatch_api::ingest::handle(
+            &s.ingest,
+            request("POST", "/leads", Some(&body), None),
+            at,
+        )
+        .await;
         assert!(r.status().is_success());
         posted += 1;
     }
     assert_eq!(posted, 30);
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &s.report,
         request("GET", "/export?status=mql", None, None),
         at,
@@ -643,7 +647,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
         assert!(!row[14].is_empty(), "evidence: {row:?}");
     }
     // One team through the queue index: the same rows as filtering the full export.
-    let r = leadwatch_report::handle(
+    let r = leadwatch_api::report::handle(
         &s.report,
         request("GET", "/export?status=mql&team=ae-na", None, None),
         at,
@@ -670,7 +674,7 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
                 {"type": "linkedin_reply", "at": day_one.to_rfc3339(), "question": true, "detail": "pricing?"}
             ]
         });
-        let r = leadwatch_ingest::handle(
+        let r = leadwatch_api::ingest::handle(
             &s.ingest,
             request("POST", "/leads", Some(&body), None),
             day_one,
@@ -678,7 +682,7 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
         .await;
         assert_eq!(json_of(&r)["status"], "mql", "{}", json_of(&r));
         let id = lead_id_for(&email);
-        let r = leadwatch_disposition::handle(
+        let r = leadwatch_api::disposition::handle(
             &s.disposition,
             request(
                 "POST",

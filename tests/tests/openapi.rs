@@ -32,12 +32,12 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::http::request_time;
+use leadwatch_api::disposition::DispositionApp;
+use leadwatch_api::entry::gateway_time;
+use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::report::ReportApp;
 use leadwatch_core::Contract;
-use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, repo_root, unique_name};
-use leadwatch_ingest::IngestApp;
-use leadwatch_report::ReportApp;
 
 /// The functions behind the HTTP API, by their `x-leadwatch-function` name.
 const FUNCTIONS: [&str; 3] = ["ingest", "disposition", "report"];
@@ -201,11 +201,11 @@ async fn apps() -> Apps {
 
 impl Apps {
     async fn call(&self, function: &str, req: Request) -> Response<Body> {
-        let now = request_time(&req).expect("the event carries requestContext.timeEpoch");
+        let now = gateway_time(&req).expect("the event carries requestContext.timeEpoch");
         match function {
-            "ingest" => leadwatch_ingest::handle(&self.ingest, req, now).await,
-            "disposition" => leadwatch_disposition::handle(&self.disposition, req, now).await,
-            "report" => leadwatch_report::handle(&self.report, req, now).await,
+            "ingest" => leadwatch_api::ingest::handle(&self.ingest, req, now).await,
+            "disposition" => leadwatch_api::disposition::handle(&self.disposition, req, now).await,
+            "report" => leadwatch_api::report::handle(&self.report, req, now).await,
             other => panic!("x-leadwatch-function {other:?} is not one of {FUNCTIONS:?}"),
         }
     }
@@ -476,7 +476,7 @@ async fn routes_the_document_does_not_list_are_refused_by_every_function() {
 async fn malformed_requests_get_the_documented_errors() {
     let ops = operations();
     let apps = apps().await;
-    let too_large = "x".repeat(leadwatch_api::http::MAX_BODY_BYTES + 1);
+    let too_large = "x".repeat(leadwatch_api::request::MAX_BODY_BYTES + 1);
     let mut problems = Vec::new();
     let mut answers = Vec::new();
     for op in &ops {

@@ -19,14 +19,14 @@ use lambda_http::RequestExt;
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::http::MAX_BODY_BYTES;
+use leadwatch_api::disposition::DispositionApp;
+use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::report::ReportApp;
+use leadwatch_api::request::MAX_BODY_BYTES;
 use leadwatch_cli::serve::{self, Api, Function, ROUTES};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
-use leadwatch_disposition::DispositionApp;
 use leadwatch_e2e::{moto, repo_root, unique_name};
-use leadwatch_ingest::IngestApp;
-use leadwatch_report::ReportApp;
 
 struct Server {
     base: String,
@@ -136,13 +136,14 @@ impl Server {
                     contract,
                     webhook_secret: None,
                 };
-                leadwatch_ingest::handle(&app, req, now).await
+                leadwatch_api::ingest::handle(&app, req, now).await
             }
             Function::Disposition => {
-                leadwatch_disposition::handle(&DispositionApp { store, contract }, req, now).await
+                leadwatch_api::disposition::handle(&DispositionApp { store, contract }, req, now)
+                    .await
             }
             Function::Report => {
-                leadwatch_report::handle(&ReportApp { store, contract }, req, now).await
+                leadwatch_api::report::handle(&ReportApp { store, contract }, req, now).await
             }
         };
         let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -363,7 +364,7 @@ async fn a_body_over_64_kib_is_refused_with_413_and_nothing_stored() {
 }
 
 /// The report routes go to the report function: the answer over HTTP is the answer
-/// of `leadwatch_report::handle` called directly with the same request.
+/// of `leadwatch_api::report::handle` called directly with the same request.
 #[tokio::test]
 async fn report_routes_answer_as_the_report_handler_does() {
     let s = server().await;

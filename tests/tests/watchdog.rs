@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
+use leadwatch_api::ingest::IngestApp;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
-use leadwatch_ingest::IngestApp;
 use leadwatch_watchdog::{run, WatchdogApp};
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -81,7 +81,7 @@ async fn director_mql(stack: &Stack, email: &str, at: DateTime<Utc>) -> String {
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .unwrap();
-    let r = leadwatch_ingest::handle(&stack.ingest, req, at).await;
+    let r = leadwatch_api::ingest::handle(&stack.ingest, req, at).await;
     assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
     let doc: Value = serde_json::from_slice(r.body().as_ref()).unwrap();
     assert_eq!(doc["status"], "mql", "{doc}");

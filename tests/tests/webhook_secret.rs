@@ -11,11 +11,11 @@ use serde_json::json;
 
 use leadwatch_adapters::secrets::{ParameterStore, SecretError};
 use leadwatch_adapters::store::Store;
-use leadwatch_api::http::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_api::ingest::{handle, IngestApp};
+use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name};
-use leadwatch_ingest::{handle, IngestApp};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()

@@ -1,22 +1,18 @@
-//! Lambda entry point of the disposition function: build the app once, then serve.
+//! Lambda entry point of the disposition function: build the route set's state once per
+//! cold start, then serve `leadwatch_api::disposition` through the Runtime API.
 
-use lambda_http::{run, service_fn, Error, Request};
-use leadwatch_adapters::store::Store;
-use leadwatch_api::http::request_time;
-use leadwatch_disposition::{handle, DispositionApp};
+use leadwatch_adapters::{config, store::Store};
+use leadwatch_api::disposition::{routes, DispositionApp};
+use leadwatch_api::entry::run_lambda;
+use leadwatch_api::function_router;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let app = DispositionApp {
         store: Store::from_env().await,
-        contract: leadwatch_adapters::config::contract_from_env()?,
+        contract: config::contract_from_env()?,
     };
-    let app = &app;
-    run(service_fn(move |req: Request| async move {
-        // Entry point: the only place that may fall back to the wall clock.
-        let now = request_time(&req).unwrap_or_else(chrono::Utc::now);
-        Ok::<_, Error>(handle(app, req, now).await)
-    }))
-    .await
+    // The entry point owns the clock: it stamps a request only when API Gateway did not.
+    run_lambda(function_router(routes(app)), chrono::Utc::now).await
 }

@@ -1,2 +1,104 @@
-//! Leadwatch's HTTP API.
-pub mod http;
+//! Leadwatch's HTTP API: every route of every function, as axum route sets over plain
+//! async handlers.
+//!
+//! * [`ingest`], [`disposition`], [`report`]: one route set per Lambda function, each a
+//!   `Router` built from the function's app state.
+//! * [`request`]: what handlers take from a request (its receive time, a size-limited
+//!   body, the lead id, the query), extracted in one place.
+//! * [`error`]: one mapping from errors to statuses and JSON bodies.
+//! * [`idempotency`] and [`signature`]: retried requests and signed webhooks.
+//! * [`entry`]: how a router is served, by a Lambda (`run_lambda`), by `leadwatch serve`
+//!   (`serve`) and by tests (`call`), all through the same preparation step.
+//!
+//! A function's `main` serves [`function_router`] of its route set; `leadwatch serve`
+//! serves [`Api::router`], the merge of all three. There is no translation layer: the
+//! same router answers a request whichever way it arrives.
+
+pub mod disposition;
+pub mod entry;
+pub mod error;
+pub mod idempotency;
+pub mod ingest;
+pub mod report;
+pub mod request;
+pub mod signature;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use leadwatch_adapters::store::Store;
+use leadwatch_core::Contract;
+
+pub use error::ApiError;
+
+/// Every route of the HTTP API, the function that serves it, as `infra/template.yaml`
+/// declares them (a test holds the two together).
+pub const ROUTES: &[(&str, &str, Function)] = &[
+    ("POST", "/leads", Function::Ingest),
+    ("POST", "/leads/{id}/signals", Function::Ingest),
+    ("GET", "/leads/{id}", Function::Ingest),
+    ("POST", "/leads/{id}/accept", Function::Disposition),
+    ("POST", "/leads/{id}/reject", Function::Disposition),
+    ("POST", "/leads/{id}/qualify", Function::Disposition),
+    ("POST", "/leads/{id}/touch", Function::Disposition),
+    ("GET", "/queue", Function::Disposition),
+    ("GET", "/reports/sla", Function::Report),
+    ("GET", "/export", Function::Report),
+];
+
+/// The Lambda function that serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Ingest,
+    Disposition,
+    Report,
+}
+
+/// A route set as one function serves it: any other path is a JSON 404.
+pub fn function_router(routes: Router) -> Router {
+    routes.fallback(no_route)
+}
+
+/// Any path that no route serves: the same JSON 404 from every function.
+async fn no_route(req: Request) -> Response {
+    ApiError::no_route(req.method().as_str(), req.uri().path()).into_response()
+}
+
+/// The three HTTP route sets' state, built once, as each Lambda builds its own at
+/// cold start.
+#[derive(Clone)]
+pub struct Api {
+    pub ingest: ingest::IngestApp,
+    pub disposition: disposition::DispositionApp,
+    pub report: report::ReportApp,
+}
+
+impl Api {
+    pub fn new(store: Store, contract: Arc<Contract>, webhook_secret: Option<Vec<u8>>) -> Api {
+        Api {
+            ingest: ingest::IngestApp {
+                store: store.clone(),
+                contract: Arc::clone(&contract),
+                webhook_secret,
+            },
+            disposition: disposition::DispositionApp {
+                store: store.clone(),
+                contract: Arc::clone(&contract),
+            },
+            report: report::ReportApp { store, contract },
+        }
+    }
+
+    /// Every route set merged, as `leadwatch serve` serves them on one base URL.
+    pub fn router(self) -> Router {
+        function_router(
+            Router::new()
+                .merge(ingest::routes(self.ingest))
+                .merge(disposition::routes(self.disposition))
+                .merge(report::routes(self.report)),
+        )
+    }
+}

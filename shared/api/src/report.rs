@@ -1,4 +1,4 @@
-//! The report function: read-only views for ops. `leadwatch report` and
+//! The report route set: read-only views for ops. `leadwatch report` and
 //! `leadwatch export` in the CLI call the same [`sla_report`] and [`export_csv`], so the
 //! API and the terminal never disagree.
 //!
@@ -9,51 +9,46 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use chrono::{DateTime, Utc};
-use lambda_http::http::{header, Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 
 use leadwatch_adapters::store::{Store, StoreError};
-use leadwatch_api::http::{
-    json_response, match_path, method_not_allowed, query_pairs, route_path, ApiError,
-};
 use leadwatch_core::lead::FieldError;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::packet;
 use leadwatch_core::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
 use leadwatch_core::Contract;
 
-/// Everything a request needs, built once per cold start.
+use crate::error::{json_response, method_not_allowed, ApiError};
+use crate::request::{known_query_pairs, param};
+
+/// Everything a report request needs, built once per cold start.
+#[derive(Clone)]
 pub struct ReportApp {
     pub store: Store,
     pub contract: Arc<Contract>,
 }
 
-pub async fn handle(app: &ReportApp, req: Request, _now: DateTime<Utc>) -> Response<Body> {
-    let path = route_path(&req);
-    let route = if match_path("/reports/sla", &path).is_some() {
-        Some("sla")
-    } else if match_path("/export", &path).is_some() {
-        Some("export")
-    } else {
-        None
-    };
-    let Some(route) = route else {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_route",
-            format!("no route for {} {path}", req.method()),
-        )
-        .into_response();
-    };
-    if req.method() != Method::GET {
-        return method_not_allowed("GET");
-    }
-    let result = match route {
-        "sla" => report_route(app, &req).await,
-        _ => export_route(app, &req).await,
-    };
-    result.unwrap_or_else(ApiError::into_response)
+/// The report routes, without a fallback, to be merged with other route sets.
+pub fn routes(app: ReportApp) -> Router {
+    let only_get = || async { method_not_allowed("GET") };
+    Router::new()
+        .route("/reports/sla", get(sla).fallback(only_get))
+        .route("/export", get(export).fallback(only_get))
+        .with_state(Arc::new(app))
+}
+
+/// One request through the report function's router (see [`crate::entry::call`]).
+pub async fn handle(
+    app: &ReportApp,
+    req: lambda_http::Request,
+    now: DateTime<Utc>,
+) -> lambda_http::Response<lambda_http::Body> {
+    crate::entry::call(&crate::function_router(routes(app.clone())), req, now).await
 }
 
 /// What a report asks for, validated.
@@ -148,35 +143,8 @@ pub async fn export_csv(
     Ok(out)
 }
 
-/// The route's query parameters as pairs; any parameter not in `allowed` is refused.
-fn route_params(req: &Request, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let pairs = query_pairs(req)?;
-    // A typo (`form=`) must not silently widen a report.
-    let unknown: Vec<FieldError> = pairs
-        .iter()
-        .filter(|(k, _)| !allowed.contains(&k.as_str()))
-        .map(|(k, _)| {
-            FieldError::new(
-                leadwatch_core::text::clip(k, 40),
-                format!("is not a parameter of this route ({})", allowed.join(", ")),
-            )
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ApiError::invalid(unknown));
-    }
-    Ok(pairs)
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-async fn report_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, ApiError> {
-    let pairs = route_params(req, &["from", "to", "team"])?;
+async fn sla(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response, ApiError> {
+    let pairs = known_query_pairs(&uri, &["from", "to", "team"])?;
     let query = ReportQuery::parse(
         param(&pairs, "from"),
         param(&pairs, "to"),
@@ -188,8 +156,8 @@ async fn report_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, 
     Ok(json_response(StatusCode::OK, &report))
 }
 
-async fn export_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, ApiError> {
-    let pairs = route_params(req, &["status", "team"])?;
+async fn export(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response, ApiError> {
+    let pairs = known_query_pairs(&uri, &["status", "team"])?;
     let mut errors = Vec::new();
     let status = match param(&pairs, "status").map(str::trim) {
         None | Some("") => None,
@@ -228,16 +196,17 @@ async fn export_route(app: &ReportApp, req: &Request) -> Result<Response<Body>, 
     }
     let csv = export_csv(&app.store, status, team).await?;
     let text = String::from_utf8(csv).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut response = Response::new(Body::Text(text));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        header::HeaderValue::from_static("attachment; filename=\"leadwatch-export.csv\""),
-    );
-    Ok(response)
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leadwatch-export.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

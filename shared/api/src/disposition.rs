@@ -1,4 +1,4 @@
-//! The disposition function: sales answers the MQLs handed to it, and reads its queue.
+//! The disposition route set: sales answers the MQLs handed to it, and reads its queue.
 //!
 //! * `POST /leads/{id}/accept`  `{"by"}`: MQL to SAL
 //! * `POST /leads/{id}/reject`  `{"by", "reason", "note"?}`: MQL or SAL to rejected, with
@@ -13,16 +13,15 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 use chrono::{DateTime, Utc};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
 use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
-use leadwatch_api::http::{
-    answer_duplicate, body_bytes, idempotency_key, json_response, match_path, method_not_allowed,
-    query_pairs, replay_stored, request_hash, route_path, ApiError,
-};
 use leadwatch_core::calendar::BusinessCalendar;
 use leadwatch_core::lead::{json_object, text_value, FieldError};
 use leadwatch_core::lifecycle::Status;
@@ -30,16 +29,45 @@ use leadwatch_core::state::{AuditEvent, DispositionError, LeadState};
 use leadwatch_core::text::clip;
 use leadwatch_core::Contract;
 
-/// Longest `by` (a person or system name, usually an email), in characters.
-pub const BY_MAX_CHARS: usize = 200;
-/// Longest rejection note, in characters.
-pub const NOTE_MAX_CHARS: usize = 500;
+use crate::error::{json_response, method_not_allowed, ApiError};
+use crate::idempotency::{answer_duplicate, idempotency_key, replay_stored, request_hash};
+use crate::request::{query_pairs, LeadId, LimitedBody, Now};
 
-/// Everything a request needs, built once per cold start.
+/// Everything a disposition request needs, built once per cold start.
+#[derive(Clone)]
 pub struct DispositionApp {
     pub store: Store,
     pub contract: Arc<Contract>,
 }
+
+/// The disposition routes, without a fallback, to be merged with other route sets.
+pub fn routes(app: DispositionApp) -> Router {
+    let only_post = || async { method_not_allowed("POST") };
+    Router::new()
+        .route("/leads/{id}/accept", post(accept).fallback(only_post))
+        .route("/leads/{id}/reject", post(reject).fallback(only_post))
+        .route("/leads/{id}/qualify", post(qualify).fallback(only_post))
+        .route("/leads/{id}/touch", post(touch).fallback(only_post))
+        .route(
+            "/queue",
+            get(queue).fallback(|| async { method_not_allowed("GET") }),
+        )
+        .with_state(Arc::new(app))
+}
+
+/// One request through the disposition function's router (see [`crate::entry::call`]).
+pub async fn handle(
+    app: &DispositionApp,
+    req: lambda_http::Request,
+    now: DateTime<Utc>,
+) -> lambda_http::Response<lambda_http::Body> {
+    crate::entry::call(&crate::function_router(routes(app.clone())), req, now).await
+}
+
+/// Longest `by` (a person or system name, usually an email), in characters.
+pub const BY_MAX_CHARS: usize = 200;
+/// Longest rejection note, in characters.
+pub const NOTE_MAX_CHARS: usize = 500;
 
 /// What sales can do to a lead through this function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,34 +113,6 @@ pub struct Disposition {
     /// Reject only: a code from the contract's picklist, lower-cased.
     pub reason: Option<String>,
     pub note: Option<String>,
-}
-
-pub async fn handle(app: &DispositionApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
-    let path = route_path(&req);
-    let method = req.method().clone();
-    if let Some(params) = match_path("/leads/{id}/{action}", &path) {
-        if let Some(action) = Action::parse(params[1]) {
-            if method != Method::POST {
-                return method_not_allowed("POST");
-            }
-            return dispose(app, &req, params[0], action, now)
-                .await
-                .unwrap_or_else(ApiError::into_response);
-        }
-    } else if match_path("/queue", &path).is_some() {
-        if method != Method::GET {
-            return method_not_allowed("GET");
-        }
-        return queue(app, &req, now)
-            .await
-            .unwrap_or_else(ApiError::into_response);
-    }
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_route",
-        format!("no route for {method} {}", clip(&path, 200)),
-    )
-    .into_response()
 }
 
 /// Parse and validate a disposition body. Every bad field is reported, not just the
@@ -192,29 +192,60 @@ fn text_field(
     text_value(object.get(field), field, max_chars, multiline, errors)
 }
 
-/// Ids are made by `lead_id_for`; anything far from that shape cannot name a lead, and
-/// is answered without a read (an over-long key would be a DynamoDB validation error).
-fn plausible_lead_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+async fn accept(
+    State(app): State<Arc<DispositionApp>>,
+    Now(now): Now,
+    lead: LeadId,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    dispose(&app, Action::Accept, &lead, &headers, &body, now).await
+}
+
+async fn reject(
+    State(app): State<Arc<DispositionApp>>,
+    Now(now): Now,
+    lead: LeadId,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    dispose(&app, Action::Reject, &lead, &headers, &body, now).await
+}
+
+async fn qualify(
+    State(app): State<Arc<DispositionApp>>,
+    Now(now): Now,
+    lead: LeadId,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    dispose(&app, Action::Qualify, &lead, &headers, &body, now).await
+}
+
+async fn touch(
+    State(app): State<Arc<DispositionApp>>,
+    Now(now): Now,
+    lead: LeadId,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    dispose(&app, Action::Touch, &lead, &headers, &body, now).await
 }
 
 async fn dispose(
     app: &DispositionApp,
-    req: &Request,
-    lead_id: &str,
     action: Action,
+    lead: &LeadId,
+    headers: &HeaderMap,
+    body: &[u8],
     now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    let body = body_bytes(req)?;
+) -> Result<Response, ApiError> {
     let disposition = parse_disposition(action, body, &app.contract)?;
-    if !plausible_lead_id(lead_id) {
+    if !lead.is_plausible() {
         return Err(ApiError::not_found("lead"));
     }
-    let key = idempotency_key(req, "disposition", None)?;
+    let lead_id = lead.0.as_str();
+    let key = idempotency_key(headers, "disposition", None)?;
     let hash = request_hash(
         "POST",
         &format!("/leads/{lead_id}/{}", action.as_str()),
@@ -403,11 +434,11 @@ pub fn lead_summary(state: &LeadState) -> Value {
 }
 
 async fn queue(
-    app: &DispositionApp,
-    req: &Request,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    let pairs = query_pairs(req)?;
+    State(app): State<Arc<DispositionApp>>,
+    Now(now): Now,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(&uri)?;
     let team = pairs
         .iter()
         .find(|(k, _)| k == "team")

@@ -1,4 +1,4 @@
-//! The ingest function: leads and buying signals in over HTTP, scored against the MQL
+//! The ingest route set: leads and buying signals in over HTTP, scored against the MQL
 //! contract and stored.
 //!
 //! * `POST /leads`: a JSON body, or a plain HTML form (`application/x-www-form-urlencoded`)
@@ -8,16 +8,15 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 use chrono::{DateTime, Utc};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
-use leadwatch_api::http::{
-    answer_duplicate, body_bytes, content_type, idempotency_key, json_response, match_path,
-    method_not_allowed, replay_stored, request_hash, route_path, verify_signature, ApiError,
-};
 use leadwatch_core::lead::{
     honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
     Signal,
@@ -25,7 +24,13 @@ use leadwatch_core::lead::{
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 
-/// Everything a request needs, built once per cold start.
+use crate::error::{json_response, method_not_allowed, ApiError};
+use crate::idempotency::{answer_duplicate, idempotency_key, replay_stored, request_hash};
+use crate::request::{content_type, LeadId, LimitedBody, Now};
+use crate::signature::verify_signature;
+
+/// Everything an ingest request needs, built once per cold start.
+#[derive(Clone)]
 pub struct IngestApp {
     pub store: Store,
     pub contract: Arc<Contract>,
@@ -33,56 +38,57 @@ pub struct IngestApp {
     pub webhook_secret: Option<Vec<u8>>,
 }
 
-pub async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
-    let path = route_path(&req);
-    let result = if match_path("/leads", &path).is_some() {
-        if req.method() != Method::POST {
-            return method_not_allowed("POST");
-        }
-        post_lead(app, &req, now).await
-    } else if let Some(id) = match_path("/leads/{id}/signals", &path).map(|p| p[0].to_string()) {
-        if req.method() != Method::POST {
-            return method_not_allowed("POST");
-        }
-        post_signals(app, &req, &id, now).await
-    } else if let Some(id) = match_path("/leads/{id}", &path).map(|p| p[0].to_string()) {
-        if req.method() != Method::GET {
-            return method_not_allowed("GET");
-        }
-        get_lead(app, &id).await
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_route",
-            format!("no route for {} {path}", req.method()),
-        ))
-    };
-    result.unwrap_or_else(ApiError::into_response)
+/// The ingest routes, without a fallback, to be merged with other route sets.
+pub fn routes(app: IngestApp) -> Router {
+    Router::new()
+        .route(
+            "/leads",
+            post(post_lead).fallback(|| async { method_not_allowed("POST") }),
+        )
+        .route(
+            "/leads/{id}/signals",
+            post(post_signals).fallback(|| async { method_not_allowed("POST") }),
+        )
+        .route(
+            "/leads/{id}",
+            get(get_lead).fallback(|| async { method_not_allowed("GET") }),
+        )
+        .with_state(Arc::new(app))
+}
+
+/// One request through the ingest function's router (see [`crate::entry::call`]).
+pub async fn handle(
+    app: &IngestApp,
+    req: lambda_http::Request,
+    now: DateTime<Utc>,
+) -> lambda_http::Response<lambda_http::Body> {
+    crate::entry::call(&crate::function_router(routes(app.clone())), req, now).await
 }
 
 fn check_signature(
     app: &IngestApp,
-    req: &Request,
+    headers: &HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     match &app.webhook_secret {
-        Some(secret) => verify_signature(secret, req.headers(), body, now),
+        Some(secret) => verify_signature(secret, headers, body, now),
         None => Ok(()),
     }
 }
 
 async fn post_lead(
-    app: &IngestApp,
-    req: &Request,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    let body = body_bytes(req)?;
-    check_signature(app, req, body, now)?;
-    let form = content_type(req.headers()) == "application/x-www-form-urlencoded";
-    let parsed = match content_type(req.headers()).as_str() {
-        "application/x-www-form-urlencoded" => parse_lead_form(body, &app.contract, now),
-        "application/json" | "" => parse_lead_json(body, &app.contract, now),
+    State(app): State<Arc<IngestApp>>,
+    Now(now): Now,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    check_signature(&app, &headers, &body, now)?;
+    let media_type = content_type(&headers);
+    let form = media_type == "application/x-www-form-urlencoded";
+    let parsed = match media_type.as_str() {
+        "application/x-www-form-urlencoded" => parse_lead_form(&body, &app.contract, now),
+        "application/json" | "" => parse_lead_json(&body, &app.contract, now),
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -93,7 +99,7 @@ async fn post_lead(
     };
     let honeypot = match &parsed {
         Ok(s) => s.honeypot_filled,
-        Err(_) => honeypot_in(body, form),
+        Err(_) => honeypot_in(&body, form),
     };
     if honeypot {
         // Bots get the same polite answer as people, and nothing is stored.
@@ -109,56 +115,78 @@ async fn post_lead(
     // still gets that person stored, and a new lead can keep the record of the request
     // that created it in its own item (see the store's module docs).
     let key = idempotency_key(
-        req,
+        &headers,
         &format!("leads:{lead_id}"),
         submission.submission_id.as_deref(),
     )?;
-    let hash = request_hash("POST", "/leads", body);
-    write_signals(
-        app,
-        &lead_id,
-        Some(&submission.profile),
-        &submission.signals,
+    let hash = request_hash("POST", "/leads", &body);
+    let write = SignalWrite {
+        lead_id: &lead_id,
+        profile: Some(&submission.profile),
+        signals: &submission.signals,
         key,
         hash,
-        now,
-        true,
-    )
-    .await
+        may_create: true,
+    };
+    write_signals(&app, write, now).await
 }
 
 async fn post_signals(
-    app: &IngestApp,
-    req: &Request,
-    lead_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    let body = body_bytes(req)?;
-    check_signature(app, req, body, now)?;
-    let batch = parse_signal_batch(body, &app.contract, now).map_err(ApiError::invalid)?;
+    State(app): State<Arc<IngestApp>>,
+    Now(now): Now,
+    lead: LeadId,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, ApiError> {
+    check_signature(&app, &headers, &body, now)?;
+    let batch = parse_signal_batch(&body, &app.contract, now).map_err(ApiError::invalid)?;
+    if !lead.is_plausible() {
+        return Err(ApiError::not_found("lead"));
+    }
     let key = idempotency_key(
-        req,
-        &format!("signals:{lead_id}"),
+        &headers,
+        &format!("signals:{}", lead.0),
         batch.submission_id.as_deref(),
     )?;
-    let hash = request_hash("POST", "/leads/{id}/signals", body);
-    write_signals(app, lead_id, None, &batch.signals, key, hash, now, false).await
+    let hash = request_hash("POST", "/leads/{id}/signals", &body);
+    let write = SignalWrite {
+        lead_id: &lead.0,
+        profile: None,
+        signals: &batch.signals,
+        key,
+        hash,
+        may_create: false,
+    };
+    write_signals(&app, write, now).await
+}
+
+/// What one ingest request asks to write.
+struct SignalWrite<'a> {
+    lead_id: &'a str,
+    /// The form's profile; only a new lead takes it.
+    profile: Option<&'a LeadProfile>,
+    signals: &'a [Signal],
+    key: Option<String>,
+    hash: String,
+    may_create: bool,
 }
 
 /// Apply a submission to the lead (creating it if `may_create`), with optimistic
 /// retries inside the store, and remember the response under the idempotency key in
 /// the same transaction.
-#[allow(clippy::too_many_arguments)]
 async fn write_signals(
     app: &IngestApp,
-    lead_id: &str,
-    profile: Option<&LeadProfile>,
-    signals: &[Signal],
-    key: Option<String>,
-    hash: String,
+    write: SignalWrite<'_>,
     now: DateTime<Utc>,
-    may_create: bool,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Response, ApiError> {
+    let SignalWrite {
+        lead_id,
+        profile,
+        signals,
+        key,
+        hash,
+        may_create,
+    } = write;
     if let Some(k) = &key {
         if let Some(response) = replay_stored(&app.store, k, &hash, None).await? {
             return Ok(response);
@@ -225,13 +253,16 @@ async fn write_signals(
     }
 }
 
-async fn get_lead(app: &IngestApp, lead_id: &str) -> Result<Response<Body>, ApiError> {
+async fn get_lead(State(app): State<Arc<IngestApp>>, lead: LeadId) -> Result<Response, ApiError> {
+    if !lead.is_plausible() {
+        return Err(ApiError::not_found("lead"));
+    }
     let state = app
         .store
-        .get_lead(lead_id)
+        .get_lead(&lead.0)
         .await?
         .ok_or_else(|| ApiError::not_found("lead"))?;
-    let history = app.store.history(lead_id).await?;
+    let history = app.store.history(&lead.0).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
