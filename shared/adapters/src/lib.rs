@@ -2,6 +2,7 @@
 //! operations Leadwatch needs and is tested against moto over the real wire protocol.
 
 pub mod alerts;
+pub mod aws;
 pub mod config;
 pub mod emf;
 pub mod secrets;

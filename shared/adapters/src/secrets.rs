@@ -5,14 +5,19 @@
 //!
 //! Read once at cold start: a failure ends the start-up with one error that names the
 //! parameter and what to fix. No error or log line here ever carries a parameter's value.
+//! The client is built from the shared AWS configuration ([`crate::aws`]), so an SSM
+//! that does not answer fails the cold start within its time budget instead of
+//! stalling it.
 
 use std::fmt;
 
+use aws_config::SdkConfig;
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_ssm::Client;
 
+use crate::aws::{sdk_config, TimeBudget};
 use crate::config::WebhookSecretSource;
 
 #[derive(thiserror::Error)]
@@ -88,8 +93,15 @@ impl ParameterStore {
         ParameterStore { client }
     }
 
+    /// A client of `config`: the shared one of [`crate::aws::sdk_config`].
+    pub fn from_config(config: &SdkConfig) -> Self {
+        ParameterStore::new(Client::new(config))
+    }
+
+    /// A client of the shared configuration under [`TimeBudget::HTTP_API`]: the cold
+    /// start of an API function reads its secret with it.
     pub async fn from_env() -> Self {
-        ParameterStore::new(Client::new(&aws_config::load_from_env().await))
+        ParameterStore::from_config(&sdk_config(TimeBudget::HTTP_API).await)
     }
 
     /// The decrypted value of parameter `name`, used byte for byte (no trimming: a
@@ -133,6 +145,22 @@ pub async fn webhook_secret(source: WebhookSecretSource) -> Result<Option<Vec<u8
         WebhookSecretSource::Inline(secret) => Ok(Some(secret)),
         WebhookSecretSource::Parameter(name) => ParameterStore::from_env()
             .await
+            .secret(&name)
+            .await
+            .map(Some),
+    }
+}
+
+/// [`webhook_secret`] with a client of `config`, for a cold start that loads the shared
+/// configuration once for all its clients.
+pub async fn webhook_secret_from(
+    config: &SdkConfig,
+    source: WebhookSecretSource,
+) -> Result<Option<Vec<u8>>, SecretError> {
+    match source {
+        WebhookSecretSource::None => Ok(None),
+        WebhookSecretSource::Inline(secret) => Ok(Some(secret)),
+        WebhookSecretSource::Parameter(name) => ParameterStore::from_config(config)
             .secret(&name)
             .await
             .map(Some),

@@ -1,0 +1,310 @@
+//! Reading and writing one lead. Every change is a read-modify-write under optimistic
+//! locking ([`Store::update_lead`]), so concurrent writers (a form post, a sales
+//! disposition, the watchdog) never lose each other's updates; `save` decides how
+//! little a change can be written with (one PutItem, or one transaction with its audit,
+//! rollup and idempotency records) without ever writing part of it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
+};
+use chrono::{DateTime, Utc};
+
+use super::idempotency::{IdempotencyRecord, StoredResponse};
+use super::item::{
+    add_genesis, audit_put, genesis_of, lead_pk, state_from_item, state_item, Genesis, STATE_SK,
+};
+use super::rollups::metric_update;
+use super::{
+    aws, backoff, build_error, conditional, consumed_of, Consumed, Store, StoreError, MAX_ATTEMPTS,
+};
+use crate::table;
+use leadwatch_core::rollup;
+use leadwatch_core::state::{AuditEvent, LeadState};
+
+/// What a change function asks the store to write.
+pub struct Change<T> {
+    pub state: LeadState,
+    pub events: Vec<AuditEvent>,
+    pub idempotency: Option<(String, StoredResponse, DateTime<Utc>)>,
+    pub output: T,
+}
+
+pub enum Saved<T> {
+    Written {
+        state: Box<LeadState>,
+        output: T,
+        consumed: Consumed,
+    },
+    Unchanged,
+}
+
+impl Store {
+    pub async fn get_lead(&self, lead_id: &str) -> Result<Option<LeadState>, StoreError> {
+        Ok(self.load(lead_id).await?.map(|(state, _)| state))
+    }
+
+    /// The lead's state and, while it is still at its first version, its [`Genesis`].
+    pub(super) async fn load(
+        &self,
+        lead_id: &str,
+    ) -> Result<Option<(LeadState, Option<Genesis>)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(lead_pk(lead_id)))
+            .key(table::SK, AttributeValue::S(STATE_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let document = genesis_of(&item)?;
+        let state = state_from_item(item)?;
+        let genesis = document.map(|d| d.with_answer(&state));
+        Ok(Some((state, genesis)))
+    }
+
+    /// Read-modify-write with optimistic locking: load the lead, let `change` decide
+    /// (it may refuse with its own error), write conditionally, and on a version
+    /// conflict start again from a fresh read, so concurrent writers never lose updates.
+    pub async fn update_lead<F, T, E>(
+        &self,
+        lead_id: &str,
+        mut change: F,
+    ) -> Result<Result<Saved<T>, E>, StoreError>
+    where
+        F: FnMut(Option<LeadState>) -> Result<Option<Change<T>>, E>,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            let (current, genesis) = match self.load(lead_id).await? {
+                Some((state, genesis)) => (Some(state), genesis),
+                None => (None, None),
+            };
+            let expected = current.as_ref().map(|s| s.version);
+            let change = match change(current) {
+                Ok(Some(c)) => c,
+                Ok(None) => return Ok(Ok(Saved::Unchanged)),
+                Err(e) => return Ok(Err(e)),
+            };
+            let idempotency = change
+                .idempotency
+                .as_ref()
+                .map(|(key, response, now)| IdempotencyRecord::new(key, response, *now));
+            // The request that created the lead, retried: its record is still in the
+            // lead's genesis, where the duplicate check of `save` cannot see it.
+            let created_by = genesis.as_ref().and_then(|g| g.idempotency.as_ref());
+            if let (Some(record), Some(first)) = (&idempotency, created_by) {
+                if record.key == first.key {
+                    return Err(StoreError::DuplicateRequest);
+                }
+            }
+            match self
+                .save(
+                    change.state,
+                    expected,
+                    &change.events,
+                    idempotency.as_ref(),
+                    genesis,
+                )
+                .await
+            {
+                Ok((state, consumed)) => {
+                    return Ok(Ok(Saved::Written {
+                        state: Box::new(state),
+                        output: change.output,
+                        consumed,
+                    }))
+                }
+                Err(StoreError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
+    /// with its audit record, the monthly rollup counters its events add
+    /// ([`rollup::increments`]) and its idempotency record, atomically: the counters
+    /// move exactly when the transition commits, so nothing is counted twice. A new
+    /// lead keeps its audit events and idempotency record in its own item; `genesis`,
+    /// that of the version being replaced, is moved to its own records here.
+    async fn save(
+        &self,
+        mut state: LeadState,
+        expected_version: Option<u64>,
+        events: &[AuditEvent],
+        idempotency: Option<&IdempotencyRecord>,
+        genesis: Option<Genesis>,
+    ) -> Result<(LeadState, Consumed), StoreError> {
+        state.version = expected_version.map_or(1, |v| v + 1);
+        let metrics = rollup::increments(&state, events);
+        let metrics = metrics.as_slice();
+        let mut item = state_item(&state)?;
+        let creating = expected_version.is_none();
+        if creating {
+            add_genesis(&mut item, &state, events, idempotency)?;
+        }
+        let (condition, names, values) = match expected_version {
+            None => ("attribute_not_exists(pk)", None, None),
+            Some(v) => (
+                "#version = :expected",
+                Some(HashMap::from([(
+                    "#version".to_string(),
+                    "version".to_string(),
+                )])),
+                Some(HashMap::from([(
+                    ":expected".to_string(),
+                    AttributeValue::N(v.to_string()),
+                )])),
+            ),
+        };
+
+        let lone_write = metrics.is_empty()
+            && genesis.is_none()
+            && (creating || (events.is_empty() && idempotency.is_none()));
+        if lone_write {
+            // A new lead that is not an MQL, or a watchdog claim: one conditional put.
+            let out = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            return match conditional(out)? {
+                Some(o) => {
+                    let consumed = consumed_of(o.consumed_capacity.as_slice());
+                    self.count_consumed(consumed);
+                    Ok((state, consumed))
+                }
+                // For a new lead: created meanwhile, perhaps by a twin of this request;
+                // the retry reads the lead and its genesis and tells which.
+                None => Err(StoreError::Conflict),
+            };
+        }
+
+        let state_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(state_put).build()];
+        if let Some(genesis) = genesis {
+            items.extend(genesis.into_records(&self.table, &state.lead_id)?);
+        }
+        if !events.is_empty() && !creating {
+            items.push(audit_put(
+                &self.table,
+                &state.lead_id,
+                state.version,
+                events.to_vec(),
+            )?);
+        }
+        for m in metrics {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(metric_update(&self.table, m)?)
+                    .build(),
+            );
+        }
+        let idempotency_index = items.len();
+        // A new lead's idempotency record is in its genesis.
+        if let Some(record) = idempotency.filter(|_| !creating) {
+            items.push(record.put_new(&self.table)?);
+        }
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                if let Some(last) = events.last() {
+                    self.metrics.emit_transition(last.at, metrics);
+                }
+                let consumed = consumed_of(o.consumed_capacity());
+                self.count_consumed(consumed);
+                Ok((state, consumed))
+            }
+            Err(e) => {
+                let reasons: Vec<Option<String>> = e
+                    .as_service_error()
+                    .and_then(|s| match s {
+                        TransactWriteItemsError::TransactionCanceledException(t) => Some(
+                            t.cancellation_reasons()
+                                .iter()
+                                .map(|r| r.code().map(str::to_string))
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let failed = |i: usize| {
+                    reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+                };
+                if idempotency.is_some() && !creating && failed(idempotency_index) {
+                    Err(StoreError::DuplicateRequest)
+                } else if (0..idempotency_index).any(failed)
+                    || reasons
+                        .iter()
+                        .any(|r| r.as_deref() == Some("TransactionConflict"))
+                {
+                    // The state's version, or the audit record of that version, was
+                    // written by someone else first: either way, a lost race.
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(aws(e))
+                }
+            }
+        }
+    }
+
+    /// Bulk-load lead states into an empty table (imports, backfills, load tests), 25
+    /// items per request. Unconditional: never use it on leads that may exist.
+    pub async fn import(&self, states: &[LeadState]) -> Result<(), StoreError> {
+        for chunk in states.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for state in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(state_item(state)?))
+                    .build()
+                    .map_err(build_error)?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = HashMap::from([(self.table.clone(), requests)]);
+            // BatchWriteItem may leave items unprocessed under load: resend them.
+            for attempt in 0..MAX_ATTEMPTS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(aws)?;
+                match out.unprocessed_items {
+                    Some(left) if !left.is_empty() => {
+                        pending = left;
+                        backoff(attempt).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+}
