@@ -6,7 +6,7 @@
         {"attribute_definitions": {name: type}, "key_schema": {"hash", "range"},
          "gsis": {name: {"hash", "range", "projection", "non_key_attributes"}},
          "ttl_attribute": name}
-        This is the JSON `TableDefinition::normalised_json` in shared/src/adapters/table.rs
+        This is the JSON `TableDefinition::normalised_json` in shared/adapters/src/table.rs
         produces for the code's table; a Rust test compares the two.
 
     .venv/bin/python infra/translate.py TEMPLATE --cfn OUT.json

@@ -67,7 +67,8 @@ pub async fn run(options: Options) -> DemoResult<()> {
                 .into(),
         );
     }
-    let config = aws_config::load_from_env().await;
+    let config =
+        leadwatch_adapters::aws::sdk_config(leadwatch_adapters::aws::TimeBudget::CLI).await;
     let contract = Arc::new(Contract::default_contract().map_err(|e| e.to_string())?);
     let suffix = Utc::now().timestamp();
     let store = Store::new(

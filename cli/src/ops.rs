@@ -37,7 +37,8 @@ pub fn table_name(table: Option<String>) -> String {
 }
 
 async fn store(table: String) -> Store {
-    let config = aws_config::load_from_env().await;
+    let config =
+        leadwatch_adapters::aws::sdk_config(leadwatch_adapters::aws::TimeBudget::CLI).await;
     Store::new(aws_sdk_dynamodb::Client::new(&config), table)
 }
 

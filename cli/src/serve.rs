@@ -63,7 +63,8 @@ pub async fn ctrl_c() {
 
 /// `leadwatch serve`: the API on `table` until Ctrl-C.
 pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Result<(), String> {
-    let config = aws_config::load_from_env().await;
+    let config =
+        leadwatch_adapters::aws::sdk_config(leadwatch_adapters::aws::TimeBudget::CLI).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
     let endpoint = local_endpoint();
     let backend = match &endpoint {

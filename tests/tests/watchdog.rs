@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::IngestApp;
+use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
@@ -236,22 +237,21 @@ async fn a_rejected_mql_returns_to_nurture_with_its_reason_and_marketing_hears_o
     s.watchdog
         .store
         .update_lead(&id, |cur| {
-            let mut st = cur.unwrap();
-            let events = st.reject(
-                "sam@seller.io",
-                "no_intent",
-                Some("just browsing"),
+            let rejection = Disposition {
+                by: "sam@seller.io".into(),
+                reason: Some("no_intent".into()),
+                note: Some("just browsing".into()),
+            };
+            let first_seen = cur.as_ref().map_or(Status::Lead, |s| s.status);
+            let outcome = dispose(
+                cur,
+                Action::Reject,
+                &rejection,
+                first_seen,
                 &contract,
                 at + Duration::minutes(20),
             )?;
-            Ok::<_, leadwatch_core::state::DispositionError>(Some(
-                leadwatch_adapters::store::Change {
-                    state: st,
-                    events,
-                    idempotency: None,
-                    output: (),
-                },
-            ))
+            Ok::<_, Refused>(Some(leadwatch_adapters::store::Change::from(outcome)))
         })
         .await
         .unwrap()

@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::{Change, Store};
+use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
 use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::lifecycle::Status;
-use leadwatch_core::state::{DispositionError, LeadState};
+use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name, AlertInbox};
 use leadwatch_watchdog::{run, WatchdogApp};
@@ -153,14 +154,20 @@ async fn an_acceptance_that_commits_first_is_never_escalated() {
             let _permit = permits.acquire().await.expect("semaphore open");
             store
                 .update_lead(&id, |cur| {
-                    let mut st = cur.expect("seeded");
-                    let events = st.accept("rep@seller.io", &contract, warning_at())?;
-                    Ok::<_, DispositionError>(Some(Change {
-                        state: st,
-                        events,
-                        idempotency: None,
-                        output: (),
-                    }))
+                    let by = Disposition {
+                        by: "rep@seller.io".into(),
+                        reason: None,
+                        note: None,
+                    };
+                    let outcome = dispose(
+                        cur,
+                        Action::Accept,
+                        &by,
+                        Status::Mql,
+                        &contract,
+                        warning_at(),
+                    )?;
+                    Ok::<_, Refused>(Some(Change::from(outcome)))
                 })
                 .await
         }));

@@ -1,6 +1,7 @@
 //! Lambda entry point of the ingest function: build the route set's state once per cold
 //! start, then serve `leadwatch_api::ingest` through the Runtime API.
 
+use leadwatch_adapters::aws::{sdk_config, TimeBudget};
 use leadwatch_adapters::{config, secrets, store::Store};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
@@ -10,13 +11,13 @@ use leadwatch_api::ingest::{routes, IngestApp};
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let contract = config::contract_from_env()?;
-    // Both are network set-up on the cold-start path; overlapping them hides the SSM
-    // round trip. A secret that cannot be read ends the cold start (one error line that
-    // names the parameter), rather than serving webhooks unchecked.
+    let aws = sdk_config(TimeBudget::HTTP_API).await;
+    // A secret that cannot be read ends the cold start (one error line that names the
+    // parameter), rather than serving webhooks unchecked.
     let source = config::webhook_secret_source_from_env();
-    let (store, webhook_secret) = tokio::join!(Store::from_env(), secrets::webhook_secret(source));
+    let webhook_secret = secrets::webhook_secret_from(&aws, source).await;
     let app = IngestApp {
-        store,
+        store: Store::from_config(&aws),
         contract,
         webhook_secret: webhook_secret?,
     };

@@ -22,14 +22,13 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use leadwatch_adapters::alerts::AlertPublisher;
-use leadwatch_adapters::store::{Change, Saved, Store, StoreError};
+use leadwatch_adapters::store::{Change, Store};
 use leadwatch_adapters::table::all_timer_shards;
-use leadwatch_core::alert::{
-    contract_review_alert, returned_to_nurture_alert, sla_alert, AlertMessage,
-};
+use leadwatch_core::alert::{contract_review_alert, AlertMessage};
+use leadwatch_core::commands::watchdog::{claim_due_step, commit_step, release_step, StepClaim};
 use leadwatch_core::report::{build_report, contract_review, Month};
 use leadwatch_core::sla::StepKind;
-use leadwatch_core::state::{AuditEvent, DueWork, LeadState, CLAIM_LEASE_SECONDS};
+use leadwatch_core::state::{DueWork, CLAIM_LEASE_SECONDS};
 use leadwatch_core::Contract;
 
 /// Catch-up bound: a lead whose warning, breach and level 2 are all due (say after an
@@ -254,42 +253,23 @@ async fn claim(
     token: &str,
     now: DateTime<Utc>,
 ) -> Option<Claimed> {
-    let contract = &app.contract;
     let result = app
         .store
         .update_lead(&lead_id, |current| {
-            let Some(mut state) = current else {
-                return Ok::<_, Infallible>(None);
-            };
-            let Some(work) = state.due_work(now) else {
-                return Ok(None);
-            };
-            let mut alert = match &work {
-                DueWork::Step { step, .. } => sla_alert(&state, step, contract, now),
-                DueWork::ReturnToNurture => returned_to_nurture_alert(&state, now),
-            };
-            // The lead version this claim writes: lets anyone check, from the alert
-            // and the audit trail, that no alert was claimed after an acceptance.
-            alert.document["lead_version"] = serde_json::json!(state.version + 1);
-            state.claim(&work, token, now);
-            Ok(Some(Change {
-                state,
-                events: Vec::new(),
-                idempotency: None,
-                output: (work, alert),
-            }))
+            let outcome =
+                current.and_then(|state| claim_due_step(state, token, &app.contract, now));
+            Ok::<_, Infallible>(outcome.map(Change::from))
         })
         .await;
     match result {
-        Ok(Ok(Saved::Written {
-            output: (work, alert),
-            ..
-        })) => Some(Claimed {
-            lead_id,
-            work,
-            alert,
-        }),
-        Ok(Ok(Saved::Unchanged)) => None,
+        Ok(Ok(saved)) => {
+            let StepClaim { work, alert } = app.store.settle(saved)?;
+            Some(Claimed {
+                lead_id,
+                work,
+                alert,
+            })
+        }
         Ok(Err(never)) => match never {},
         Err(e) => {
             tracing::error!(lead_id = %lead_id, error = %e, "claim failed");
@@ -298,50 +278,26 @@ async fn claim(
     }
 }
 
-/// Apply `change` to the lead if this run still holds its claim on the work; a lead
-/// that moved on (accepted, or its lapsed claim taken by another run) is left alone.
-async fn update_claimed(
-    app: &WatchdogApp,
-    claim: &Claimed,
-    token: &str,
-    mut change: impl FnMut(&mut LeadState) -> Vec<AuditEvent>,
-) -> Result<Saved<()>, StoreError> {
+/// The alert went out: move the lead on.
+async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) -> bool {
     let result = app
         .store
         .update_lead(&claim.lead_id, |current| {
-            let Some(mut state) = current.filter(|s| s.holds_claim(token, &claim.work)) else {
-                return Ok::<_, Infallible>(None);
-            };
-            let events = change(&mut state);
-            Ok(Some(Change {
-                state,
-                events,
-                idempotency: None,
-                output: (),
-            }))
+            let outcome = current
+                .and_then(|state| commit_step(state, &claim.work, token, &app.contract, now));
+            Ok::<_, Infallible>(outcome.map(Change::from))
         })
-        .await?;
+        .await;
     match result {
-        Ok(saved) => Ok(saved),
-        Err(never) => match never {},
-    }
-}
-
-/// The alert went out: move the lead on.
-async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) -> bool {
-    let contract = &app.contract;
-    let result = update_claimed(app, claim, token, |state| match &claim.work {
-        DueWork::Step { index, .. } => state.complete_step(*index, contract, now),
-        DueWork::ReturnToNurture => state.return_to_nurture(contract, now).unwrap_or_default(),
-    })
-    .await;
-    match result {
-        Ok(Saved::Written { .. }) => true,
-        Ok(Saved::Unchanged) => {
-            // Published, but the lead moved on meanwhile: subscribers dedupe on the alert id.
-            tracing::warn!(lead_id = %claim.lead_id, alert_id = %claim.alert.alert_id, "claim lost after publish");
+        Ok(Ok(saved)) => {
+            if app.store.settle(saved).is_none() {
+                // Published, but the lead moved on meanwhile (accepted, or a lapsed
+                // claim taken by another run): subscribers dedupe on the alert id.
+                tracing::warn!(lead_id = %claim.lead_id, alert_id = %claim.alert.alert_id, "claim lost after publish");
+            }
             true
         }
+        Ok(Err(never)) => match never {},
         Err(e) => {
             tracing::error!(lead_id = %claim.lead_id, error = %e, "commit failed; the claim will lapse and the step be retried");
             false
@@ -351,11 +307,13 @@ async fn commit(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<U
 
 /// The publish failed: give the step back so the next run retries it.
 async fn release(app: &WatchdogApp, claim: &Claimed, token: &str, now: DateTime<Utc>) {
-    let result = update_claimed(app, claim, token, |state| {
-        state.release_claim(now);
-        Vec::new()
-    })
-    .await;
+    let result = app
+        .store
+        .update_lead(&claim.lead_id, |current| {
+            let outcome = current.and_then(|state| release_step(state, &claim.work, token, now));
+            Ok::<_, Infallible>(outcome.map(Change::from))
+        })
+        .await;
     if let Err(e) = result {
         tracing::error!(lead_id = %claim.lead_id, error = %e, "release failed; the claim will lapse instead");
     }

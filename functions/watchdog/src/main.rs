@@ -8,6 +8,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::aws::{sdk_config, TimeBudget};
 use leadwatch_adapters::store::Store;
 use leadwatch_watchdog::WatchdogApp;
 
@@ -16,9 +17,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let topic = std::env::var("LEADWATCH_ALERTS_TOPIC_ARN")
         .map_err(|_| "LEADWATCH_ALERTS_TOPIC_ARN is not set")?;
-    let config = aws_config::load_from_env().await;
+    // Claims, publishes and commits must fit in the run: the watchdog's own time budget.
+    let config = sdk_config(TimeBudget::WATCHDOG).await;
     let app = WatchdogApp {
-        store: Store::from_env().await,
+        store: Store::from_config(&config),
         alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), topic),
         contract: leadwatch_adapters::config::contract_from_env()?,
     };

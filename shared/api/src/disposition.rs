@@ -21,11 +21,14 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch_adapters::store::{Change, Store, StoreError, StoredResponse};
 use leadwatch_core::calendar::BusinessCalendar;
+use leadwatch_core::commands::disposition::{dispose as dispose_command, Refused};
 use leadwatch_core::lead::{json_object, text_value, FieldError};
 use leadwatch_core::lifecycle::Status;
-use leadwatch_core::state::{AuditEvent, DispositionError, LeadState};
+use leadwatch_core::state::{DispositionError, LeadState};
+
+pub use leadwatch_core::commands::disposition::{answer as lead_summary, Action, Disposition};
 use leadwatch_core::text::clip;
 use leadwatch_core::Contract;
 
@@ -68,52 +71,6 @@ pub async fn handle(
 pub const BY_MAX_CHARS: usize = 200;
 /// Longest rejection note, in characters.
 pub const NOTE_MAX_CHARS: usize = 500;
-
-/// What sales can do to a lead through this function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Accept,
-    Reject,
-    Qualify,
-    Touch,
-}
-
-impl Action {
-    pub fn parse(s: &str) -> Option<Action> {
-        match s {
-            "accept" => Some(Action::Accept),
-            "reject" => Some(Action::Reject),
-            "qualify" => Some(Action::Qualify),
-            "touch" => Some(Action::Touch),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Accept => "accept",
-            Action::Reject => "reject",
-            Action::Qualify => "qualify",
-            Action::Touch => "touch",
-        }
-    }
-
-    fn fields(self) -> &'static [&'static str] {
-        match self {
-            Action::Reject => &["by", "reason", "note"],
-            _ => &["by"],
-        }
-    }
-}
-
-/// A validated disposition body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Disposition {
-    pub by: String,
-    /// Reject only: a code from the contract's picklist, lower-cased.
-    pub reason: Option<String>,
-    pub note: Option<String>,
-}
 
 /// Parse and validate a disposition body. Every bad field is reported, not just the
 /// first; an unknown rejection reason comes back with the allowed ones.
@@ -256,60 +213,34 @@ async fn dispose(
             return Ok(response);
         }
     }
-    let contract = &app.contract;
     // The status of the first read: the state this request's decision is applied to.
     let mut seen: Option<Status> = None;
     let result = app
         .store
         .update_lead(lead_id, |current| {
-            let Some(mut state) = current else {
-                return Err(ApiError::not_found("lead"));
-            };
-            let (before, accepted_at) = (state.status, state.accepted_at);
-            let first = *seen.get_or_insert(before);
-            let events = apply(action, &mut state, &disposition, contract, now)
-                .map_err(|e| disposition_error(action, &state, e))?;
-            if decided_on_another_state(action, first, before, accepted_at, now) {
-                return Err(state_changed(action, &state, before));
-            }
-            // The response shows the version this write will create.
-            let mut preview = state.clone();
-            preview.version += 1;
-            let body = lead_summary(&preview);
+            let first = *seen.get_or_insert(current.as_ref().map_or(Status::Lead, |s| s.status));
+            let outcome =
+                dispose_command(current, action, &disposition, first, &app.contract, now)?;
             let idempotency = key.as_ref().map(|k| {
                 let stored = StoredResponse {
                     request_hash: hash.clone(),
                     status: StatusCode::OK.as_u16(),
-                    body: body.to_string(),
+                    body: outcome.response.to_string(),
                 };
                 (k.clone(), stored, now)
             });
-            Ok(Some(Change {
-                state,
-                events,
+            Ok::<_, Refused>(Some(Change {
+                outcome,
                 idempotency,
-                output: body,
             }))
         })
         .await;
     match result {
-        Ok(Ok(Saved::Written {
-            state,
-            output,
-            consumed,
-        })) => {
-            tracing::info!(
-                lead_id = %state.lead_id,
-                action = action.as_str(),
-                status = %state.status,
-                version = state.version,
-                write_units = consumed.write_units,
-                "disposition stored"
-            );
-            Ok(json_response(StatusCode::OK, &output))
-        }
-        Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
-        Ok(Err(api)) => Err(api),
+        Ok(Ok(saved)) => match app.store.settle(saved) {
+            Some(answer) => Ok(json_response(StatusCode::OK, &answer)),
+            None => Err(ApiError::not_found("lead")),
+        },
+        Ok(Err(refused)) => Err(refusal(action, lead_id, refused)),
         // A concurrent twin with the same key won the race: answer as it did.
         Err(StoreError::DuplicateRequest) => {
             answer_duplicate(&app.store, key.as_deref(), &hash, lead_id).await
@@ -318,52 +249,17 @@ async fn dispose(
     }
 }
 
-fn apply(
-    action: Action,
-    state: &mut LeadState,
-    d: &Disposition,
-    contract: &Contract,
-    now: DateTime<Utc>,
-) -> Result<Vec<AuditEvent>, DispositionError> {
-    match action {
-        Action::Accept => state.accept(&d.by, contract, now),
-        Action::Reject => state.reject(
-            &d.by,
-            d.reason.as_deref().unwrap_or_default(),
-            d.note.as_deref(),
-            contract,
-            now,
-        ),
-        Action::Qualify => state.qualify(&d.by, contract, now),
-        Action::Touch => state.touch(&d.by, contract, now),
+/// A refused disposition as the client sees it: 404, 409 with the lead's current
+/// state, or 422 naming the field.
+fn refusal(action: Action, lead_id: &str, refused: Refused) -> ApiError {
+    match refused {
+        Refused::UnknownLead => ApiError::not_found("lead"),
+        Refused::StateChanged { current } => state_changed(action, lead_id, current),
+        Refused::Disposition(e) => disposition_error(action, lead_id, e),
     }
 }
 
-/// A transition is a decision about the lead as its sender saw it. Reject is the one
-/// transition legal from two states (MQL and SAL), so a reject racing an accept would
-/// otherwise succeed too and silently undo the acceptance. It is refused when the
-/// status moved since this request's first read (the store retried after a conflict),
-/// or when the SAL was accepted at or after this request arrived (`now` is API
-/// Gateway's receive time): its sender cannot have seen that acceptance. A later
-/// reject of the SAL, sent after the acceptance, goes through.
-fn decided_on_another_state(
-    action: Action,
-    first: Status,
-    before: Status,
-    accepted_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> bool {
-    if action == Action::Touch {
-        // A touch is not a decision about the status; it applies to whatever is current.
-        return false;
-    }
-    first != before
-        || (action == Action::Reject
-            && before == Status::Sal
-            && accepted_at.is_some_and(|at| at >= now))
-}
-
-fn state_changed(action: Action, state: &LeadState, current: Status) -> ApiError {
+fn state_changed(action: Action, lead_id: &str, current: Status) -> ApiError {
     let mut error = ApiError::new(
         StatusCode::CONFLICT,
         "state_changed",
@@ -374,13 +270,13 @@ fn state_changed(action: Action, state: &LeadState, current: Status) -> ApiError
         ),
     );
     error.extra = Some(json!({
-        "lead_id": state.lead_id,
+        "lead_id": lead_id,
         "current_state": current,
     }));
     error
 }
 
-fn disposition_error(action: Action, state: &LeadState, e: DispositionError) -> ApiError {
+fn disposition_error(action: Action, lead_id: &str, e: DispositionError) -> ApiError {
     match e {
         DispositionError::Illegal(illegal) => {
             // `touch` reuses the accept transition in its error; name what was asked.
@@ -392,7 +288,7 @@ fn disposition_error(action: Action, state: &LeadState, e: DispositionError) -> 
             };
             let mut error = ApiError::new(StatusCode::CONFLICT, "illegal_transition", message);
             error.extra = Some(json!({
-                "lead_id": state.lead_id,
+                "lead_id": lead_id,
                 "current_state": illegal.current,
             }));
             error
@@ -410,27 +306,6 @@ fn disposition_error(action: Action, state: &LeadState, e: DispositionError) -> 
             error
         }
     }
-}
-
-/// The answer to a disposition: where the lead stands now and how fast sales was.
-pub fn lead_summary(state: &LeadState) -> Value {
-    json!({
-        "lead_id": state.lead_id,
-        "status": state.status,
-        "version": state.version,
-        "team": state.team,
-        "contract_version": state.contract_version,
-        "mql_at": state.mql_at,
-        "sla_due_at": state.sla.as_ref().map(|s| s.due_at),
-        "accepted_at": state.accepted_at,
-        "accepted_by": state.accepted_by,
-        // Business minutes from MQL to the accept (or the reject of an MQL).
-        "business_minutes": state.accept_business_minutes,
-        "within_sla": state.accepted_within_sla,
-        "first_touch_at": state.first_touch_at,
-        "qualified_at": state.qualified_at,
-        "rejection": state.rejection,
-    })
 }
 
 async fn queue(

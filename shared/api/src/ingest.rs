@@ -17,11 +17,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
+use leadwatch_core::commands::ingest::{ingest, IngestRefused, Ingested, Submission};
 use leadwatch_core::lead::{
     honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
     Signal,
 };
-use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 
 use crate::error::{json_response, method_not_allowed, ApiError};
@@ -192,59 +192,49 @@ async fn write_signals(
             return Ok(response);
         }
     }
-    let contract = &app.contract;
+    let submission = Submission {
+        profile,
+        signals,
+        may_create,
+    };
     let result = app
         .store
         .update_lead(lead_id, |current| {
-            let created = current.is_none();
-            let mut state = match (current, profile) {
-                (Some(s), _) => s,
-                (None, Some(p)) if may_create => LeadState::new(p.clone(), contract, now),
-                _ => return Err(ApiError::not_found("lead")),
+            let outcome = ingest(current, submission, &app.contract, now)?;
+            let status = if outcome.response.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
             };
-            let events = state.ingest(if created { None } else { profile }, signals, contract, now);
+            let idempotency = key.as_ref().map(|k| {
+                let stored = StoredResponse {
+                    request_hash: hash.clone(),
+                    status: status.as_u16(),
+                    body: outcome.response.summary.to_string(),
+                };
+                (k.clone(), stored, now)
+            });
+            Ok::<_, IngestRefused>(Some(Change {
+                outcome,
+                idempotency,
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(saved @ Saved::Written { .. })) => {
+            let Some(Ingested { created, summary }) = app.store.settle(saved) else {
+                return Err(ApiError::not_found("lead"));
+            };
             let status = if created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            // The response shows the version this write will create.
-            let mut preview = state.clone();
-            preview.version += 1;
-            let body = preview.summary(created);
-            let idempotency = key.as_ref().map(|k| {
-                let stored = StoredResponse {
-                    request_hash: hash.clone(),
-                    status: status.as_u16(),
-                    body: body.to_string(),
-                };
-                (k.clone(), stored, now)
-            });
-            Ok(Some(Change {
-                state,
-                events,
-                idempotency,
-                output: (status, body),
-            }))
-        })
-        .await;
-    match result {
-        Ok(Ok(Saved::Written {
-            state,
-            output: (status, body),
-            consumed,
-        })) => {
-            tracing::info!(
-                lead_id = %state.lead_id,
-                status = %state.status,
-                version = state.version,
-                write_units = consumed.write_units,
-                "lead stored"
-            );
-            Ok(json_response(status, &body))
+            Ok(json_response(status, &summary))
         }
-        Ok(Ok(Saved::Unchanged)) => Err(ApiError::not_found("lead")),
-        Ok(Err(api)) => Err(api),
+        Ok(Ok(Saved::Unchanged) | Err(IngestRefused::UnknownLead)) => {
+            Err(ApiError::not_found("lead"))
+        }
         // A concurrent twin with the same key won the race: answer as it did.
         Err(StoreError::DuplicateRequest) => {
             answer_duplicate(&app.store, key.as_deref(), &hash, lead_id).await

@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod assess;
 pub mod calendar;
+pub mod commands;
 pub mod contract;
 pub mod explain;
 pub mod lead;

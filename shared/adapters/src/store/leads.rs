@@ -21,27 +21,75 @@ use super::{
     aws, backoff, build_error, conditional, consumed_of, Consumed, Store, StoreError, MAX_ATTEMPTS,
 };
 use crate::table;
-use leadwatch_core::rollup;
+use leadwatch_core::alert::AlertMessage;
+use leadwatch_core::commands::Outcome;
+use leadwatch_core::rollup::MetricIncrement;
 use leadwatch_core::state::{AuditEvent, LeadState};
 
-/// What a change function asks the store to write.
+/// What a change function asks the store to write: a command's outcome and, for a
+/// request that carried an idempotency key, the answer to remember under it (in the
+/// same transaction).
 pub struct Change<T> {
-    pub state: LeadState,
-    pub events: Vec<AuditEvent>,
+    pub outcome: Outcome<T>,
     pub idempotency: Option<(String, StoredResponse, DateTime<Utc>)>,
-    pub output: T,
 }
 
+impl<T> From<Outcome<T>> for Change<T> {
+    fn from(outcome: Outcome<T>) -> Self {
+        Change {
+            outcome,
+            idempotency: None,
+        }
+    }
+}
+
+/// What [`Store::update_lead`] did.
 pub enum Saved<T> {
+    /// The outcome is stored. Its alerts and metric increments are handed back for the
+    /// entry point to publish and emit, now that they are true.
     Written {
         state: Box<LeadState>,
         output: T,
+        alerts: Vec<AlertMessage>,
+        increments: Vec<MetricIncrement>,
+        /// The time of the change's last audit event: when its metrics happened.
+        changed_at: Option<DateTime<Utc>>,
         consumed: Consumed,
     },
+    /// The change function had nothing to write.
     Unchanged,
 }
 
 impl Store {
+    /// A stored change, seen through by the entry point that asked for it: log it,
+    /// emit the metrics its transitions add (only now, when they are true), and hand
+    /// back the command's answer. None for [`Saved::Unchanged`].
+    pub fn settle<T>(&self, saved: Saved<T>) -> Option<T> {
+        match saved {
+            Saved::Written {
+                state,
+                output,
+                increments,
+                changed_at,
+                consumed,
+                ..
+            } => {
+                tracing::info!(
+                    lead_id = %state.lead_id,
+                    status = %state.status,
+                    version = state.version,
+                    write_units = consumed.write_units,
+                    "lead stored"
+                );
+                if let Some(at) = changed_at {
+                    self.metrics.emit_transition(at, &increments);
+                }
+                Some(output)
+            }
+            Saved::Unchanged => None,
+        }
+    }
+
     pub async fn get_lead(&self, lead_id: &str) -> Result<Option<LeadState>, StoreError> {
         Ok(self.load(lead_id).await?.map(|(state, _)| state))
     }
@@ -92,8 +140,11 @@ impl Store {
                 Ok(None) => return Ok(Ok(Saved::Unchanged)),
                 Err(e) => return Ok(Err(e)),
             };
-            let idempotency = change
-                .idempotency
+            let Change {
+                outcome,
+                idempotency,
+            } = change;
+            let idempotency = idempotency
                 .as_ref()
                 .map(|(key, response, now)| IdempotencyRecord::new(key, response, *now));
             // The request that created the lead, retried: its record is still in the
@@ -104,11 +155,13 @@ impl Store {
                     return Err(StoreError::DuplicateRequest);
                 }
             }
+            let changed_at = outcome.events.last().map(|e| e.at);
             match self
                 .save(
-                    change.state,
+                    outcome.state,
                     expected,
-                    &change.events,
+                    &outcome.events,
+                    &outcome.increments,
                     idempotency.as_ref(),
                     genesis,
                 )
@@ -117,7 +170,10 @@ impl Store {
                 Ok((state, consumed)) => {
                     return Ok(Ok(Saved::Written {
                         state: Box::new(state),
-                        output: change.output,
+                        output: outcome.response,
+                        alerts: outcome.alerts,
+                        increments: outcome.increments,
+                        changed_at,
                         consumed,
                     }))
                 }
@@ -129,8 +185,8 @@ impl Store {
     }
 
     /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
-    /// with its audit record, the monthly rollup counters its events add
-    /// ([`rollup::increments`]) and its idempotency record, atomically: the counters
+    /// with its audit record, the monthly rollup counters its events add (`metrics`,
+    /// decided by the command) and its idempotency record, atomically: the counters
     /// move exactly when the transition commits, so nothing is counted twice. A new
     /// lead keeps its audit events and idempotency record in its own item; `genesis`,
     /// that of the version being replaced, is moved to its own records here.
@@ -139,12 +195,11 @@ impl Store {
         mut state: LeadState,
         expected_version: Option<u64>,
         events: &[AuditEvent],
+        metrics: &[MetricIncrement],
         idempotency: Option<&IdempotencyRecord>,
         genesis: Option<Genesis>,
     ) -> Result<(LeadState, Consumed), StoreError> {
         state.version = expected_version.map_or(1, |v| v + 1);
-        let metrics = rollup::increments(&state, events);
-        let metrics = metrics.as_slice();
         let mut item = state_item(&state)?;
         let creating = expected_version.is_none();
         if creating {
@@ -234,9 +289,6 @@ impl Store {
             .await;
         match out {
             Ok(o) => {
-                if let Some(last) = events.last() {
-                    self.metrics.emit_transition(last.at, metrics);
-                }
                 let consumed = consumed_of(o.consumed_capacity());
                 self.count_consumed(consumed);
                 Ok((state, consumed))
