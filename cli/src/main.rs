@@ -1,5 +1,7 @@
-//! `leadwatch`: the operator's command line. Checks and applies the MQL contract
-//! locally, with no AWS account needed.
+//! `leadwatch`: the operator's command line. Checks the MQL contract, scores a lead and
+//! backtests a contract locally, with no AWS account needed; `demo`, `serve`, `report`
+//! and `export` reach DynamoDB (the local stack or AWS) through the same code the
+//! Lambda functions run.
 
 mod backtest;
 mod demo;

@@ -1,6 +1,6 @@
 //! How long a backtest of 50,000 synthetic leads takes.
 //!
-//!     cargo bench -p leadwatch --bench backtest
+//!     cargo bench -p leadwatch-backtest --bench backtest
 //!
 //! Target: under 10 s for the whole replay of 50k leads on a 2-core machine, so that a
 //! RevOps engineer can backtest a contract change on a quarter's leads while reviewing

@@ -1,6 +1,6 @@
 //! How long one assessment takes, and how long loading the contract takes.
 //!
-//!     cargo bench -p leadwatch --bench assess -- --warm-up-time 1 --measurement-time 3
+//!     cargo bench -p leadwatch-core --bench assess -- --warm-up-time 1 --measurement-time 3
 //!
 //! Target: one assessment of a realistic lead with 20 signals in 5 µs or less, so that a
 //! backtest of a quarter's leads (tens of thousands, rescored after every signal) runs in

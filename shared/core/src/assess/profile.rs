@@ -1,0 +1,172 @@
+//! The half of an assessment that looks at who the lead is: the gates that disqualify
+//! outright (free or student email, competitor, vendor, country, company size, title,
+//! a disqualifying signal) and the points of the fit pillar. Kept apart from the
+//! behavioural scoring in the parent module, which decays and caps signals over time.
+
+use chrono::{DateTime, Utc};
+
+use super::{GateFailure, Reason};
+use crate::contract::{Contract, Pillar};
+use crate::lead::{LeadProfile, Signal};
+
+pub(super) fn gates(
+    lead: &LeadProfile,
+    signals: &[Signal],
+    contract: &Contract,
+    now: DateTime<Utc>,
+) -> Vec<GateFailure> {
+    let g = &contract.spec.gates;
+    let mut failed = Vec::new();
+    let mut fail = |gate: &str, detail: String| {
+        failed.push(GateFailure {
+            gate: gate.to_string(),
+            detail,
+        })
+    };
+    let domain = lead.email_domain();
+    let domain_is = |list: &[String]| list.iter().any(|d| d.eq_ignore_ascii_case(domain));
+    if domain_is(&g.free_email_domains) {
+        fail(
+            "free_email_domain",
+            format!("{domain} is a free email provider"),
+        );
+    }
+    if g.student_email_suffixes
+        .iter()
+        .any(|s| domain_has_suffix(domain, s))
+    {
+        fail("student", format!("{domain} is a student email domain"));
+    }
+    if domain_is(&g.competitor_domains) {
+        fail("competitor", format!("{domain} is a competitor"));
+    }
+    if domain_is(&g.vendor_domains) {
+        fail("vendor", format!("{domain} is a known vendor"));
+    }
+    if let Some(country) = &lead.country {
+        if !g.serviceable_countries.is_empty()
+            && !g.serviceable_countries.iter().any(|c| c == country)
+        {
+            fail("serviceable_country", format!("{country} is not served"));
+        }
+    }
+    if let Some(employees) = lead.employees {
+        if g.min_employees.is_some_and(|min| employees < min)
+            || g.max_employees.is_some_and(|max| employees > max)
+        {
+            fail(
+                "employee_band",
+                format!(
+                    "{employees} employees is outside {}-{}",
+                    g.min_employees.unwrap_or(0),
+                    g.max_employees.map_or("any".to_string(), |m| m.to_string())
+                ),
+            );
+        }
+    }
+    if let Some(title) = &lead.title {
+        let lower = title.to_lowercase();
+        if let Some(word) = g
+            .title_disqualifiers
+            .iter()
+            .find(|w| contains_word(&lower, w))
+        {
+            fail("persona", format!("title \"{title}\" matches \"{word}\""));
+        }
+    }
+    for kind in &g.disqualifying_signals {
+        // Only what was sent by `now`: a backtest at an earlier instant must not see it.
+        if signals.iter().any(|s| &s.kind == kind && s.at <= now) {
+            let label = contract
+                .signal_type(kind)
+                .map_or(kind.as_str(), |t| t.label.as_str());
+            fail("disqualifying_signal", format!("sent {label}"));
+        }
+    }
+    failed
+}
+
+pub(super) fn fit_points(
+    lead: &LeadProfile,
+    contract: &Contract,
+    reasons: &mut Vec<Reason>,
+) -> f64 {
+    let rules = &contract.spec.fit;
+    let mut total = 0.0;
+    let mut add = |source: &str, label: String, points: u32| {
+        if points > 0 {
+            total += f64::from(points);
+            reasons.push(Reason {
+                pillar: Pillar::Fit,
+                source: source.to_string(),
+                label,
+                points: f64::from(points),
+                at: None,
+                detail: None,
+            });
+        }
+    };
+    if let Some(e) = lead.employees {
+        if let Some(band) = rules
+            .employee_bands
+            .iter()
+            .find(|b| (b.min..=b.max).contains(&e))
+        {
+            add(
+                "employee_band",
+                format!("{}-{} employees", band.min, band.max),
+                band.points,
+            );
+        }
+    }
+    if let Some(industry) = &lead.industry {
+        let key = industry.to_lowercase();
+        if let Some(points) = rules.industries.get(&key) {
+            add("industry", format!("industry {industry}"), *points);
+        }
+    }
+    if let Some(title) = &lead.title {
+        let lower = title.to_lowercase();
+        if let Some(persona) = rules.personas.iter().find(|p| {
+            p.title_contains
+                .iter()
+                .any(|needle| contains_word(&lower, needle))
+        }) {
+            add(
+                "persona",
+                format!("{} ({title})", persona.label),
+                persona.points,
+            );
+        }
+    }
+    if lead.abm_target {
+        add(
+            "abm_target",
+            "ABM target account".into(),
+            rules.abm_target_points,
+        );
+    }
+    total
+}
+
+/// The email domain ends with the suffix on a label boundary, ignoring case: ".edu"
+/// matches "uni.edu", and "student.example.org" matches itself and "x.student.example.org"
+/// but not "notstudent.example.org".
+fn domain_has_suffix(domain: &str, suffix: &str) -> bool {
+    let (d, s) = (domain.as_bytes(), suffix.as_bytes());
+    let Some(start) = d.len().checked_sub(s.len()) else {
+        return false;
+    };
+    d[start..].eq_ignore_ascii_case(s)
+        && (s.first() == Some(&b'.') || start == 0 || d[start - 1] == b'.')
+}
+
+/// Title matching on word boundaries, so "vp" matches "SVP"? No: "VP Sales" and
+/// "VP, RevOps" match "vp", but "mvp engineer" does not.
+pub(super) fn contains_word(haystack: &str, needle: &str) -> bool {
+    haystack.match_indices(needle).any(|(i, _)| {
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + needle.len()..].chars().next();
+        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+    })
+}
