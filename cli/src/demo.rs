@@ -23,6 +23,7 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use serde_json::json;
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::caller::DEV_CLAIMS_HEADER;
 use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
 use leadwatch_core::lead::lead_id_for;
@@ -238,17 +239,20 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
     let zoe_id = lead_id_for("zoe.quinn@example-na.com");
     serve::say(&format!(
         "\n== The HTTP API on the demo's leads (table {table})\n{routes}\n\
-         Try it. The server stamps the real clock; the demo's leads live in 23-25 November 2026.\n\n  \
-         # a demo request: a fast-lane MQL for ae-na\n  \
+         Try it. The server stamps the real clock; the demo's leads live in 23-25 November 2026.\n\
+         Locally a caller signs in with the {DEV_CLAIMS_HEADER} header (the claims a JWT\n\
+         would carry); in AWS, API Gateway's JWT authorizer supplies them.\n\n  \
+         # a demo request: a fast-lane MQL for ae-na (public: no sign-in)\n  \
          curl -s -X POST {base}/leads -H 'content-type: application/json' -d '{zoe}'\n\n  \
-         # that lead, by id: state, assessment, handoff packet, audit history\n  \
-         curl -s {base}/leads/{zoe_id}\n\n  \
+         # that lead, by id, as a manager of ae-na: state, assessment, packet, history\n  \
+         curl -s {base}/leads/{zoe_id} -H '{DEV_CLAIMS_HEADER}: {manager}'\n\n  \
          # the team's open MQLs, oldest first, with business minutes left\n  \
-         curl -s '{base}/queue?team=ae-na'\n\n  \
-         # SLA adherence for the month\n  \
-         curl -s '{base}/reports/sla?from=2026-11&to=2026-11'\n\n\
-         There is no JWT authorizer locally; in AWS the read routes need one.\n\
+         curl -s '{base}/queue?team=ae-na' -H '{DEV_CLAIMS_HEADER}: {manager}'\n\n  \
+         # SLA adherence for the month, as ops\n  \
+         curl -s '{base}/reports/sla?from=2026-11&to=2026-11' -H '{DEV_CLAIMS_HEADER}: {ops}'\n\n\
          Press Ctrl-C to stop the server.",
+        manager = json!({"sub": "dev-kim", "email": "kim@seller.io", "cognito:groups": "[team:ae-na role:manager]"}),
+        ops = json!({"sub": "dev-olga", "email": "olga@seller.io", "cognito:groups": "[role:ops]"}),
         table = store.table_name(),
         routes = serve::describe(&base).trim_end(),
     ));

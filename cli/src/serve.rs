@@ -94,7 +94,9 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
     );
     let webhook_secret = leadwatch_adapters::config::webhook_secret_from_env();
     say(&format!(
-        "{}\nTable {} on {backend}; contract {}.{}\nCtrl-C stops the server.",
+        "{}\nTable {} on {backend}; contract {}.{}\n\
+         Signed-in routes take the caller's JWT claims as JSON in the {} header \
+         (development only), e.g.\n  {}: {}\nCtrl-C stops the server.",
         describe(&base),
         store.table_name(),
         contract.version(),
@@ -102,7 +104,10 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
             "\nLEADWATCH_WEBHOOK_SECRET is set: POSTs to /leads need X-Leadwatch-Signature."
         } else {
             ""
-        }
+        },
+        leadwatch_api::caller::DEV_CLAIMS_HEADER,
+        leadwatch_api::caller::DEV_CLAIMS_HEADER,
+        r#"{"sub":"dev-kim","email":"kim@seller.io","cognito:groups":"[team:ae-na role:manager]"}"#,
     ));
     init_logging();
     run(

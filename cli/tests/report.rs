@@ -96,7 +96,11 @@ async fn seeded_table() -> (String, ReportApp) {
         };
         let r = leadwatch_api::disposition::handle(
             &disposition,
-            request("POST", &format!("/leads/{id}/{action}"), Some(&body)),
+            leadwatch_e2e::signed_in(request(
+                "POST",
+                &format!("/leads/{id}/{action}"),
+                Some(&body),
+            )),
             at,
         )
         .await;
@@ -110,7 +114,7 @@ async fn the_cli_prints_what_the_report_endpoint_serves() {
     let (table, app) = seeded_table().await;
     let r = leadwatch_api::report::handle(
         &app,
-        request("GET", "/reports/sla?from=2026-10&to=2026-11", None),
+        leadwatch_e2e::signed_in(request("GET", "/reports/sla?from=2026-10&to=2026-11", None)),
         Utc::now(),
     )
     .await;
@@ -166,7 +170,7 @@ async fn the_cli_export_equals_the_export_route() {
     let (table, app) = seeded_table().await;
     let r = leadwatch_api::report::handle(
         &app,
-        request("GET", "/export?team=ae-emea", None),
+        leadwatch_e2e::signed_in(request("GET", "/export?team=ae-emea", None)),
         Utc::now(),
     )
     .await;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use aws_config::BehaviorVersion;
+use leadwatch_core::access::{Caller, Role};
 
 pub use moto::{repo_root, MotoServer};
 
@@ -147,5 +148,41 @@ impl AlertInbox {
                 }
             }
         }
+    }
+}
+
+/// `req` from a signed-in caller, for tests about something other than authorization:
+/// a rep on every team of the default contract, named by the body's `by` when it has
+/// one (as dispositions used to name their actor), else an ops admin.
+pub fn signed_in(req: lambda_http::Request) -> lambda_http::Request {
+    let by = serde_json::from_slice::<serde_json::Value>(req.body().as_ref())
+        .ok()
+        .and_then(|v| v.get("by").and_then(|b| b.as_str()).map(str::to_string))
+        // A `by` that cannot name anyone (blank, control characters, far too long) is
+        // some test's bad input: leave it to the route to refuse.
+        .filter(|b| !b.trim().is_empty() && !b.chars().any(char::is_control) && b.len() <= 200);
+    let caller = match by {
+        Some(by) => test_caller(&by, &ALL_TEAMS, &[Role::Rep]),
+        None => test_caller("ops@leadwatch.test", &ALL_TEAMS, &[Role::Ops, Role::Admin]),
+    };
+    leadwatch_api::entry::as_caller(req, &caller)
+}
+
+/// The teams of the default contract.
+pub const ALL_TEAMS: [&str; 5] = [
+    "ae-na",
+    "ae-emea",
+    "sdr-na",
+    "sdr-na-enterprise",
+    "sdr-emea",
+];
+
+/// A caller whose subject and email are `email`.
+pub fn test_caller(email: &str, teams: &[&str], roles: &[Role]) -> Caller {
+    Caller {
+        subject: email.to_string(),
+        email: Some(email.to_string()),
+        teams: teams.iter().map(|t| t.to_string()).collect(),
+        roles: roles.iter().copied().collect(),
     }
 }

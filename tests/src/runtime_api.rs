@@ -11,7 +11,7 @@
 //! Test-harness code: it panics with what failed rather than returning errors.
 //! Standard library only.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -250,6 +250,8 @@ pub struct HttpApiEvent<'a> {
     pub body: Option<Vec<u8>>,
     /// `requestContext.timeEpoch`, in milliseconds.
     pub time_epoch: i64,
+    /// The JWT claims API Gateway's authorizer verified, if the route has one.
+    pub claims: Option<HashMap<String, String>>,
 }
 
 impl HttpApiEvent<'_> {
@@ -297,7 +299,10 @@ impl HttpApiEvent<'_> {
                 "http": { "method": self.method, "path": raw_path, "protocol": "HTTP/1.1",
                           "sourceIp": "127.0.0.1", "userAgent": "runtime-api-test" },
                 "requestId": "request", "routeKey": "$default", "stage": self.stage,
-                "time": "23/Nov/2026:15:00:00 +0000", "timeEpoch": self.time_epoch
+                "time": "23/Nov/2026:15:00:00 +0000", "timeEpoch": self.time_epoch,
+                "authorizer": self.claims.as_ref().map(|claims| serde_json::json!({
+                    "jwt": { "claims": claims, "scopes": null }
+                }))
             },
             "body": body,
             "isBase64Encoded": encoded

@@ -8,12 +8,17 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::ingest::{handle, IngestApp};
+use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::{assess, Contract};
-use leadwatch_e2e::{moto, unique_name};
+use leadwatch_e2e::{moto, signed_in, unique_name};
+
+/// The route set's router, with a signed-in caller (see [`signed_in`]).
+async fn handle(app: &IngestApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
+    leadwatch_api::ingest::handle(app, signed_in(req), now).await
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()

@@ -304,7 +304,12 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
                 let id = lead_id_for(&email);
                 let r = leadwatch_api::disposition::handle(
                     &s.disposition,
-                    request("POST", &format!("/leads/{id}/{action}"), Some(&body), None),
+                    leadwatch_e2e::signed_in(request(
+                        "POST",
+                        &format!("/leads/{id}/{action}"),
+                        Some(&body),
+                        None,
+                    )),
                     at,
                 )
                 .await;
@@ -531,7 +536,12 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     // The report endpoint serves the same report, from the same rollups.
     let r = leadwatch_api::report::handle(
         &s.report,
-        request("GET", "/reports/sla?from=2026-11&to=2026-11", None, None),
+        leadwatch_e2e::signed_in(request(
+            "GET",
+            "/reports/sla?from=2026-11&to=2026-11",
+            None,
+            None,
+        )),
         Utc::now(),
     )
     .await;
@@ -542,12 +552,12 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     // One team: only that team's row (and its total).
     let r = leadwatch_api::report::handle(
         &s.report,
-        request(
+        leadwatch_e2e::signed_in(request(
             "GET",
             "/reports/sla?from=2026-10&to=2026-11&team=ae-na",
             None,
             None,
-        ),
+        )),
         Utc::now(),
     )
     .await;
@@ -575,9 +585,12 @@ async fn report_and_export_refuse_bad_parameters_by_name() {
         ("/export?status=happy", "status", 422),
         ("/export?team=nobody", "team", 422),
     ] {
-        let r =
-            leadwatch_api::report::handle(&s.report, request("GET", path, None, None), Utc::now())
-                .await;
+        let r = leadwatch_api::report::handle(
+            &s.report,
+            leadwatch_e2e::signed_in(request("GET", path, None, None)),
+            Utc::now(),
+        )
+        .await;
         let doc = json_of(&r);
         assert_eq!(r.status().as_u16(), status, "{path}: {doc}");
         let fields: Vec<&str> = doc["fields"]
@@ -590,7 +603,7 @@ async fn report_and_export_refuse_bad_parameters_by_name() {
     }
     let r = leadwatch_api::report::handle(
         &s.report,
-        request("POST", "/reports/sla", None, None),
+        leadwatch_e2e::signed_in(request("POST", "/reports/sla", None, None)),
         Utc::now(),
     )
     .await;
@@ -617,7 +630,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
     assert_eq!(posted, 30);
     let r = leadwatch_api::report::handle(
         &s.report,
-        request("GET", "/export?status=mql", None, None),
+        leadwatch_e2e::signed_in(request("GET", "/export?status=mql", None, None)),
         at,
     )
     .await;
@@ -649,7 +662,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
     // One team through the queue index: the same rows as filtering the full export.
     let r = leadwatch_api::report::handle(
         &s.report,
-        request("GET", "/export?status=mql&team=ae-na", None, None),
+        leadwatch_e2e::signed_in(request("GET", "/export?status=mql&team=ae-na", None, None)),
         at,
     )
     .await;
@@ -684,12 +697,12 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
         let id = lead_id_for(&email);
         let r = leadwatch_api::disposition::handle(
             &s.disposition,
-            request(
+            leadwatch_e2e::signed_in(request(
                 "POST",
                 &format!("/leads/{id}/accept"),
                 Some(&json!({"by": "rep@example.com"})),
                 None,
-            ),
+            )),
             day_one + Duration::days(2),
         )
         .await;

@@ -203,9 +203,22 @@ impl Apps {
     async fn call(&self, function: &str, req: Request) -> Response<Body> {
         let now = gateway_time(&req).expect("the event carries requestContext.timeEpoch");
         match function {
-            "ingest" => leadwatch_api::ingest::handle(&self.ingest, req, now).await,
-            "disposition" => leadwatch_api::disposition::handle(&self.disposition, req, now).await,
-            "report" => leadwatch_api::report::handle(&self.report, req, now).await,
+            "ingest" => {
+                leadwatch_api::ingest::handle(&self.ingest, leadwatch_e2e::signed_in(req), now)
+                    .await
+            }
+            "disposition" => {
+                leadwatch_api::disposition::handle(
+                    &self.disposition,
+                    leadwatch_e2e::signed_in(req),
+                    now,
+                )
+                .await
+            }
+            "report" => {
+                leadwatch_api::report::handle(&self.report, leadwatch_e2e::signed_in(req), now)
+                    .await
+            }
             other => panic!("x-leadwatch-function {other:?} is not one of {FUNCTIONS:?}"),
         }
     }

@@ -5,6 +5,7 @@
 //! the three HTTP binaries and to `leadwatch serve` at the same receive time, get the
 //! same statuses, headers and bodies.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,12 +15,14 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::caller::{ClaimMapping, DEV_CLAIMS_HEADER};
 use leadwatch_api::{Api, Function, ROUTES};
 use leadwatch_cli::serve;
+use leadwatch_core::access::{Caller, Role};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
-use leadwatch_e2e::{moto, unique_name};
+use leadwatch_e2e::{moto, test_caller, unique_name};
 
 /// 2026-11-23T15:00:00Z (a Monday, 10:00 in New York): when API Gateway "received"
 /// every request here.
@@ -51,6 +54,7 @@ fn event<'a>(method: &'a str, path: &'a str, content_type: &str, body: &str) -> 
         ],
         body: (!body.is_empty()).then(|| body.as_bytes().to_vec()),
         time_epoch: TIME_EPOCH,
+        claims: None,
     }
 }
 
@@ -151,6 +155,8 @@ struct Probe {
     body: Vec<u8>,
     /// The function that serves it in AWS; an unknown route goes to every function.
     function: Option<Function>,
+    /// The signed-in caller's claims (a JWT's, verified by API Gateway).
+    claims: Option<HashMap<String, String>>,
 }
 
 fn probe(
@@ -169,7 +175,14 @@ fn probe(
         headers: vec![("content-type", ct.to_string())],
         body: body.into(),
         function,
+        claims: None,
     }
+}
+
+/// `p` sent by `caller`.
+fn by(caller: &Caller, mut p: Probe) -> Probe {
+    p.claims = Some(ClaimMapping::default().claims_for(caller).0);
+    p
 }
 
 /// The function a route belongs to, by the template's routes (any method).
@@ -222,20 +235,27 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
     replay
         .headers
         .push(("idempotency-key", "sub-1".to_string()));
-    let mut staged = probe(
-        "POST",
-        format!("/leads/{ola}/touch"),
-        "application/json",
-        r#"{"by":"sam@seller.io"}"#,
+    // Sam sells in North America; Eve in EMEA, where Ola's lead is routed; Olga is ops.
+    let sam = test_caller("sam@seller.io", &["ae-na"], &[Role::Rep]);
+    let eve = test_caller("eve@seller.io", &["ae-emea"], &[Role::Manager]);
+    let olga = test_caller("olga@seller.io", &[], &[Role::Ops]);
+    let mut staged = by(
+        &eve,
+        probe(
+            "POST",
+            format!("/leads/{ola}/touch"),
+            "application/json",
+            r#"{}"#,
+        ),
     );
     staged.stage = "prod";
-    let mut queue = probe("GET", "/queue", "", "");
+    let mut queue = by(&eve, probe("GET", "/queue", "", ""));
     queue.query = "team=ae-emea";
-    let mut report = probe("GET", "/reports/sla", "", "");
+    let mut report = by(&olga, probe("GET", "/reports/sla", "", ""));
     report.query = "from=2026-11&to=2026-11";
-    let mut report_typo = probe("GET", "/reports/sla", "", "");
+    let mut report_typo = by(&olga, probe("GET", "/reports/sla", "", ""));
     report_typo.query = "form=2026-11";
-    let mut export = probe("GET", "/export", "", "");
+    let mut export = by(&olga, probe("GET", "/export", "", ""));
     export.query = "status=sal";
     let mut nowhere = probe("GET", "/nowhere", "", "");
     nowhere.function = None;
@@ -259,8 +279,8 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
             "application/json",
             r#"{"signals":[{"type":"pricing_page_visit","at":"2026-11-23T14:58:00Z","seconds_on_page":95}]}"#,
         ),
-        probe("GET", format!("/leads/{rae}"), "", ""),
-        probe("GET", "/leads/ld_nobody", "", ""),
+        by(&sam, probe("GET", format!("/leads/{rae}"), "", "")),
+        by(&sam, probe("GET", "/leads/ld_nobody", "", "")),
         probe("DELETE", format!("/leads/{rae}"), "", ""),
         probe(
             "POST",
@@ -298,6 +318,7 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
             headers: p.headers.clone(),
             body: (!p.body.is_empty()).then(|| p.body.clone()),
             time_epoch: TIME_EPOCH,
+            claims: p.claims.clone(),
         }
         .to_json();
         let functions = match p.function {
@@ -354,6 +375,13 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
             if !v.is_empty() {
                 req = req.header(*k, v);
             }
+        }
+        // The dev server's sign-in: the same claims, in its development header.
+        if let Some(claims) = &p.claims {
+            req = req.header(
+                DEV_CLAIMS_HEADER,
+                serde_json::to_string(claims).expect("claims as JSON"),
+            );
         }
         let req = req
             .body(String::from_utf8(p.body.clone()).expect("UTF-8 probes"))

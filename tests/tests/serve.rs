@@ -19,14 +19,16 @@ use lambda_http::RequestExt;
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::caller::{ClaimMapping, DEV_CLAIMS_HEADER};
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
 use leadwatch_api::request::MAX_BODY_BYTES;
 use leadwatch_cli::serve::{self, Api, Function, ROUTES};
+use leadwatch_core::access::Role;
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, repo_root, unique_name};
+use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, ALL_TEAMS};
 
 struct Server {
     base: String,
@@ -73,6 +75,14 @@ impl Server {
             .uri(format!("{}{path}", self.base));
         for (name, value) in headers {
             req = req.header(*name, *value);
+        }
+        // Signed in through the dev server's development header, as a member of every
+        // team with ops rights (authorization has tests of its own).
+        if !headers.iter().any(|(name, _)| *name == DEV_CLAIMS_HEADER) {
+            let caller = test_caller("dev@seller.io", &ALL_TEAMS, &[Role::Rep, Role::Ops]);
+            let claims = ClaimMapping::default().claims_for(&caller).0;
+            let claims = serde_json::to_string(&claims).expect("claims as JSON");
+            req = req.header(DEV_CLAIMS_HEADER, claims);
         }
         let response = self
             .client
@@ -136,14 +146,23 @@ impl Server {
                     contract,
                     webhook_secret: None,
                 };
-                leadwatch_api::ingest::handle(&app, req, now).await
+                leadwatch_api::ingest::handle(&app, leadwatch_e2e::signed_in(req), now).await
             }
             Function::Disposition => {
-                leadwatch_api::disposition::handle(&DispositionApp { store, contract }, req, now)
-                    .await
+                leadwatch_api::disposition::handle(
+                    &DispositionApp { store, contract },
+                    leadwatch_e2e::signed_in(req),
+                    now,
+                )
+                .await
             }
             Function::Report => {
-                leadwatch_api::report::handle(&ReportApp { store, contract }, req, now).await
+                leadwatch_api::report::handle(
+                    &ReportApp { store, contract },
+                    leadwatch_e2e::signed_in(req),
+                    now,
+                )
+                .await
             }
         };
         let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
@@ -235,15 +254,14 @@ async fn json_and_form_leads_are_stored_read_back_and_queued() {
         no_team.json
     );
 
-    // A disposition through the same base URL; the queue shrinks.
+    // A disposition through the same base URL, by the dev sign-in's caller; the queue
+    // shrinks.
     let accepted = s
-        .post_json(
-            &format!("/leads/{gia}/accept"),
-            &json!({"by": "ae.kim@seller.io"}),
-        )
+        .post_json(&format!("/leads/{gia}/accept"), &json!({}))
         .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.json);
     assert_eq!(accepted.json["status"], "sal");
+    assert_eq!(accepted.json["accepted_by"], "dev@seller.io");
     let queue = s.get("/queue?team=ae-na").await;
     assert_eq!(queue.json["count"], 1, "{}", queue.json);
 }
@@ -461,4 +479,37 @@ fn value_after(line: &str, key: &str) -> Option<String> {
         None => rest.split([',', ' ']).next()?,
     };
     (!value.is_empty()).then(|| value.to_string())
+}
+
+#[tokio::test]
+async fn the_dev_server_signs_in_through_its_header_only() {
+    let s = server().await;
+    // No caller in the development header: the signed-in routes answer 401.
+    let anonymous = s
+        .send(
+            Method::GET,
+            "/queue?team=ae-na",
+            &[(DEV_CLAIMS_HEADER, "{}")],
+            String::new(),
+        )
+        .await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        anonymous.json
+    );
+    // A rep of another team is refused the queue, naming the permission.
+    let emea = test_caller("eve@seller.io", &["ae-emea"], &[Role::Rep]);
+    let claims = serde_json::to_string(&ClaimMapping::default().claims_for(&emea).0).unwrap();
+    let refused = s
+        .send(
+            Method::GET,
+            "/queue?team=ae-na",
+            &[(DEV_CLAIMS_HEADER, claims.as_str())],
+            String::new(),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+    assert_eq!(refused.json["permission"], "queue:ae-na");
 }

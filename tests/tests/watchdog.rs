@@ -13,11 +13,12 @@ use serde_json::{json, Value};
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::IngestApp;
+use leadwatch_core::access::Role;
 use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name, AlertInbox};
+use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 use leadwatch_watchdog::{run, WatchdogApp};
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -247,6 +248,7 @@ async fn a_rejected_mql_returns_to_nurture_with_its_reason_and_marketing_hears_o
                 cur,
                 Action::Reject,
                 &rejection,
+                &test_caller("sam@seller.io", &ALL_TEAMS, &[Role::Rep]),
                 first_seen,
                 &contract,
                 at + Duration::minutes(20),

@@ -12,12 +12,13 @@ use serde_json::{json, Value};
 
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::{Change, Store};
+use leadwatch_core::access::Role;
 use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
 use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name, AlertInbox};
+use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 use leadwatch_watchdog::{run, WatchdogApp};
 
 /// Monday 2026-11-23 09:00 New York: the MQLs' promotion time.
@@ -159,10 +160,12 @@ async fn an_acceptance_that_commits_first_is_never_escalated() {
                         reason: None,
                         note: None,
                     };
+                    let rep = test_caller("rep@seller.io", &ALL_TEAMS, &[Role::Rep]);
                     let outcome = dispose(
                         cur,
                         Action::Accept,
                         &by,
+                        &rep,
                         Status::Mql,
                         &contract,
                         warning_at(),

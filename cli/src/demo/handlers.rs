@@ -15,6 +15,7 @@ use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::ingest::IngestApp;
+use leadwatch_core::access::{Caller, Role};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
 use leadwatch_watchdog::WatchdogApp;
@@ -172,6 +173,15 @@ pub(super) async fn dispose(app: &DispositionApp, step: &Step) -> DemoResult<Str
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .map_err(|e| e.to_string())?;
+    // The demo's sales people are signed in as themselves, on every team.
+    let by = body["by"].as_str().unwrap_or("rep@seller.io");
+    let caller = Caller {
+        subject: by.to_string(),
+        email: Some(by.to_string()),
+        teams: app.contract.spec.teams.keys().cloned().collect(),
+        roles: [Role::Rep].into(),
+    };
+    let req = leadwatch_api::entry::as_caller(req, &caller);
     let response = leadwatch_api::disposition::handle(app, req, step.at).await;
     let status = response.status();
     let doc: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);

@@ -32,6 +32,9 @@ pub use leadwatch_core::commands::disposition::{answer as lead_summary, Action, 
 use leadwatch_core::text::clip;
 use leadwatch_core::Contract;
 
+use leadwatch_core::access::Caller;
+
+use crate::caller::{forbidden, SignedIn};
 use crate::error::{json_response, method_not_allowed, ApiError};
 use crate::idempotency::{answer_duplicate, idempotency_key, replay_stored, request_hash};
 use crate::request::{query_pairs, LeadId, LimitedBody, Now};
@@ -74,12 +77,21 @@ pub const NOTE_MAX_CHARS: usize = 500;
 
 /// Parse and validate a disposition body. Every bad field is reported, not just the
 /// first; an unknown rejection reason comes back with the allowed ones.
+///
+/// The actor is the signed-in `caller`. A body may still say `by` (older clients did),
+/// but only to name that same caller: the audit trail is never the body's say-so.
 pub fn parse_disposition(
     action: Action,
     body: &[u8],
     contract: &Contract,
+    caller: &Caller,
 ) -> Result<Disposition, ApiError> {
-    let object = json_object(body).map_err(ApiError::invalid)?;
+    // Accept, qualify and touch need nothing but the caller: an empty body will do.
+    let object = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        json_object(body).map_err(ApiError::invalid)?
+    };
     let mut errors = Vec::new();
     for key in object.keys() {
         if !action.fields().contains(&key.as_str()) {
@@ -93,9 +105,15 @@ pub fn parse_disposition(
             ));
         }
     }
-    let by = text_field(&object, "by", BY_MAX_CHARS, false, &mut errors);
-    if by.is_none() && !errors.iter().any(|e| e.field == "by") {
-        errors.push(FieldError::new("by", "is required"));
+    let said_by = text_field(&object, "by", BY_MAX_CHARS, false, &mut errors);
+    if let Some(said) = said_by {
+        let is_caller = said.eq_ignore_ascii_case(caller.actor()) || said == caller.subject;
+        if !is_caller {
+            errors.push(FieldError::new(
+                "by",
+                "must be the signed-in caller (it is taken from your token; leave it out)",
+            ));
+        }
     }
     let mut allowed = None;
     let (reason, note) = if action == Action::Reject {
@@ -129,14 +147,11 @@ pub fn parse_disposition(
         error.extra = allowed.map(|a| json!({ "allowed": a }));
         return Err(error);
     }
-    match by {
-        Some(by) => Ok(Disposition { by, reason, note }),
-        // Unreachable: a missing `by` was reported above.
-        None => Err(ApiError::invalid(vec![FieldError::new(
-            "by",
-            "is required",
-        )])),
-    }
+    Ok(Disposition {
+        by: caller.actor().to_string(),
+        reason,
+        note,
+    })
 }
 
 fn text_field(
@@ -152,52 +167,92 @@ fn text_field(
 async fn accept(
     State(app): State<Arc<DispositionApp>>,
     Now(now): Now,
+    SignedIn(caller): SignedIn,
     lead: LeadId,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    dispose(&app, Action::Accept, &lead, &headers, &body, now).await
+    let request = Request {
+        action: Action::Accept,
+        lead: &lead,
+        headers: &headers,
+        body: &body,
+    };
+    dispose(&app, &caller, request, now).await
 }
 
 async fn reject(
     State(app): State<Arc<DispositionApp>>,
     Now(now): Now,
+    SignedIn(caller): SignedIn,
     lead: LeadId,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    dispose(&app, Action::Reject, &lead, &headers, &body, now).await
+    let request = Request {
+        action: Action::Reject,
+        lead: &lead,
+        headers: &headers,
+        body: &body,
+    };
+    dispose(&app, &caller, request, now).await
 }
 
 async fn qualify(
     State(app): State<Arc<DispositionApp>>,
     Now(now): Now,
+    SignedIn(caller): SignedIn,
     lead: LeadId,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    dispose(&app, Action::Qualify, &lead, &headers, &body, now).await
+    let request = Request {
+        action: Action::Qualify,
+        lead: &lead,
+        headers: &headers,
+        body: &body,
+    };
+    dispose(&app, &caller, request, now).await
 }
 
 async fn touch(
     State(app): State<Arc<DispositionApp>>,
     Now(now): Now,
+    SignedIn(caller): SignedIn,
     lead: LeadId,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    dispose(&app, Action::Touch, &lead, &headers, &body, now).await
+    let request = Request {
+        action: Action::Touch,
+        lead: &lead,
+        headers: &headers,
+        body: &body,
+    };
+    dispose(&app, &caller, request, now).await
+}
+
+/// One disposition request, as the route received it.
+struct Request<'a> {
+    action: Action,
+    lead: &'a LeadId,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
 }
 
 async fn dispose(
     app: &DispositionApp,
-    action: Action,
-    lead: &LeadId,
-    headers: &HeaderMap,
-    body: &[u8],
+    caller: &Caller,
+    request: Request<'_>,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let disposition = parse_disposition(action, body, &app.contract)?;
+    let Request {
+        action,
+        lead,
+        headers,
+        body,
+    } = request;
+    let disposition = parse_disposition(action, body, &app.contract, caller)?;
     if !lead.is_plausible() {
         return Err(ApiError::not_found("lead"));
     }
@@ -219,8 +274,15 @@ async fn dispose(
         .store
         .update_lead(lead_id, |current| {
             let first = *seen.get_or_insert(current.as_ref().map_or(Status::Lead, |s| s.status));
-            let outcome =
-                dispose_command(current, action, &disposition, first, &app.contract, now)?;
+            let outcome = dispose_command(
+                current,
+                action,
+                &disposition,
+                caller,
+                first,
+                &app.contract,
+                now,
+            )?;
             let idempotency = key.as_ref().map(|k| {
                 let stored = StoredResponse {
                     request_hash: hash.clone(),
@@ -256,6 +318,7 @@ fn refusal(action: Action, lead_id: &str, refused: Refused) -> ApiError {
         Refused::UnknownLead => ApiError::not_found("lead"),
         Refused::StateChanged { current } => state_changed(action, lead_id, current),
         Refused::Disposition(e) => disposition_error(action, lead_id, e),
+        Refused::Denied(denied) => forbidden(denied),
     }
 }
 
@@ -311,6 +374,7 @@ fn disposition_error(action: Action, lead_id: &str, e: DispositionError) -> ApiE
 async fn queue(
     State(app): State<Arc<DispositionApp>>,
     Now(now): Now,
+    SignedIn(caller): SignedIn,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let pairs = query_pairs(&uri)?;
@@ -329,6 +393,7 @@ async fn queue(
         error.extra = Some(json!({ "teams": app.contract.spec.teams.keys().collect::<Vec<_>>() }));
         return Err(error);
     }
+    caller.may_read_queue(team).map_err(forbidden)?;
     let calendar = app.contract.team_calendar(team);
     let mut leads = app.store.team_queue(team).await?;
     // The index can lag a write by a moment in AWS, and its string sort key orders

@@ -4,12 +4,14 @@
 //! * [`serve`]: `leadwatch serve` serves the merged router on a local socket.
 //! * [`call`]: tests and the demo send one request in-process, with a time they choose.
 //!
-//! All three go through [`prepare`], which stamps the request's receive time and strips
-//! a named API Gateway stage from the path. So the same request gets the same answer
+//! All three go through [`prepare`], which stamps the request's receive time, hands on
+//! the caller's verified claims and strips a named API Gateway stage from the path. So the same request gets the same answer
 //! from every one of them: nothing translates between a "Lambda request" and a "dev
 //! server request"; there is one router.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::body::Body as AxumBody;
 use axum::extract::Request;
@@ -21,21 +23,31 @@ use lambda_http::request::RequestContext;
 use lambda_http::tower::ServiceExt;
 use tokio::net::TcpListener;
 
+use leadwatch_core::access::Caller;
+
+use crate::caller::{gateway_claims, ClaimMapping, JwtClaims, DEV_CLAIMS_HEADER};
 use crate::request::ReceivedAt;
 
 /// The entry point's clock. Only entry points own one (`chrono::Utc::now` in a `main`);
 /// everything they call takes the time from the request.
 pub type Clock = fn() -> DateTime<Utc>;
 
-/// Stamp the receive time and route on the path without a named stage.
+/// Stamp the receive time, hand on the caller's claims and route on the path without a
+/// named stage.
 ///
 /// The time is API Gateway's `requestContext.timeEpoch` when the request came through
 /// it, so a replayed event is judged at the time it was first received; else a time an
-/// earlier step already stamped (a test's [`call`]); else the entry point's clock.
+/// earlier step already stamped (a test's [`call`]); else the entry point's clock. The
+/// claims are those API Gateway's JWT authorizer verified, read with `mapping`.
 pub fn prepare<B>(
     mut req: axum::http::Request<B>,
     clock: impl FnOnce() -> DateTime<Utc>,
+    mapping: &Arc<ClaimMapping>,
 ) -> axum::http::Request<B> {
+    if let Some(claims) = gateway_claims(&req) {
+        req.extensions_mut().insert(claims);
+    }
+    req.extensions_mut().insert(Arc::clone(mapping));
     let stage = match req.extensions().get::<RequestContext>() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone(),
         #[allow(unreachable_patterns)]
@@ -86,10 +98,12 @@ fn without_stage(uri: &Uri, stage: Option<&str>) -> Option<Uri> {
 /// A Lambda function's whole `main` after its set-up: serve `router` through the
 /// Runtime API until the sandbox is shut down.
 pub async fn run_lambda(router: Router, clock: Clock) -> Result<(), lambda_http::Error> {
+    let mapping = Arc::new(ClaimMapping::from_env());
     lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {
         let router = router.clone();
+        let mapping = Arc::clone(&mapping);
         async move {
-            let req = prepare(req, clock).map(|body| AxumBody::from(body.to_vec()));
+            let req = prepare(req, clock, &mapping).map(|body| AxumBody::from(body.to_vec()));
             router.oneshot(req).await
         }
     }))
@@ -97,14 +111,23 @@ pub async fn run_lambda(router: Router, clock: Clock) -> Result<(), lambda_http:
 }
 
 /// Serve `router` on `listener` until `shutdown` completes; requests in flight finish.
+///
+/// This is the local development server: there is no API Gateway in front of it, so a
+/// caller's claims come from the [`DEV_CLAIMS_HEADER`] (a JSON object of strings, the
+/// claims a token would carry). Never put it where the network can reach it.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service =
-        lambda_http::tower::util::MapRequest::new(router, move |req: Request| prepare(req, clock));
+    let mapping = Arc::new(ClaimMapping::from_env());
+    let service = lambda_http::tower::util::MapRequest::new(router, move |mut req: Request| {
+        if let Some(claims) = dev_claims(&req) {
+            req.extensions_mut().insert(claims);
+        }
+        prepare(req, clock, &mapping)
+    });
     axum::serve(listener, axum::ServiceExt::into_make_service(service))
         .with_graceful_shutdown(shutdown)
         .await
@@ -120,12 +143,27 @@ pub async fn call(
 ) -> lambda_http::Response<lambda_http::Body> {
     let mut req = req.map(|body| AxumBody::from(body.to_vec()));
     req.extensions_mut().insert(ReceivedAt(now));
-    let req = prepare(req, || now);
+    let req = prepare(req, || now, &Arc::new(ClaimMapping::default()));
     let response = match router.clone().oneshot(req).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
     into_lambda(response).await
+}
+
+/// The development caller's claims, from [`DEV_CLAIMS_HEADER`].
+fn dev_claims(req: &Request) -> Option<JwtClaims> {
+    let raw = req.headers().get(DEV_CLAIMS_HEADER)?.to_str().ok()?;
+    let claims: HashMap<String, String> = serde_json::from_str(raw).ok()?;
+    Some(JwtClaims(claims))
+}
+
+/// `req` as sent by `caller`: the claims a token of theirs would carry (tests and the
+/// demo, which call routers in-process).
+pub fn as_caller<B>(mut req: axum::http::Request<B>, caller: &Caller) -> axum::http::Request<B> {
+    req.extensions_mut()
+        .insert(ClaimMapping::default().claims_for(caller));
+    req
 }
 
 async fn into_lambda(response: Response) -> lambda_http::Response<lambda_http::Body> {

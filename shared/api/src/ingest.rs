@@ -24,6 +24,7 @@ use leadwatch_core::lead::{
 };
 use leadwatch_core::Contract;
 
+use crate::caller::{forbidden, SignedIn};
 use crate::error::{json_response, method_not_allowed, ApiError};
 use crate::idempotency::{answer_duplicate, idempotency_key, replay_stored, request_hash};
 use crate::request::{content_type, LeadId, LimitedBody, Now};
@@ -243,7 +244,11 @@ async fn write_signals(
     }
 }
 
-async fn get_lead(State(app): State<Arc<IngestApp>>, lead: LeadId) -> Result<Response, ApiError> {
+async fn get_lead(
+    State(app): State<Arc<IngestApp>>,
+    SignedIn(caller): SignedIn,
+    lead: LeadId,
+) -> Result<Response, ApiError> {
     if !lead.is_plausible() {
         return Err(ApiError::not_found("lead"));
     }
@@ -252,6 +257,9 @@ async fn get_lead(State(app): State<Arc<IngestApp>>, lead: LeadId) -> Result<Res
         .get_lead(&lead.0)
         .await?
         .ok_or_else(|| ApiError::not_found("lead"))?;
+    caller
+        .may_read_lead(state.team.as_deref())
+        .map_err(forbidden)?;
     let history = app.store.history(&lead.0).await?;
     Ok(json_response(
         StatusCode::OK,

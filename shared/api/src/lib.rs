@@ -14,6 +14,7 @@
 //! serves [`Api::router`], the merge of all three. There is no translation layer: the
 //! same router answers a request whichever way it arrives.
 
+pub mod caller;
 pub mod disposition;
 pub mod entry;
 pub mod error;

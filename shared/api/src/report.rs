@@ -23,6 +23,7 @@ use leadwatch_core::packet;
 use leadwatch_core::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
 use leadwatch_core::Contract;
 
+use crate::caller::{forbidden, SignedIn};
 use crate::error::{json_response, method_not_allowed, ApiError};
 use crate::request::{known_query_pairs, param};
 
@@ -143,7 +144,11 @@ pub async fn export_csv(
     Ok(out)
 }
 
-async fn sla(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response, ApiError> {
+async fn sla(
+    State(app): State<Arc<ReportApp>>,
+    SignedIn(caller): SignedIn,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let pairs = known_query_pairs(&uri, &["from", "to", "team"])?;
     let query = ReportQuery::parse(
         param(&pairs, "from"),
@@ -152,11 +157,18 @@ async fn sla(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response, Ap
         &app.contract,
     )
     .map_err(ApiError::invalid)?;
+    caller
+        .may_read_reports(query.team.as_deref())
+        .map_err(forbidden)?;
     let report = sla_report(&app.store, &query).await?;
     Ok(json_response(StatusCode::OK, &report))
 }
 
-async fn export(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response, ApiError> {
+async fn export(
+    State(app): State<Arc<ReportApp>>,
+    SignedIn(caller): SignedIn,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let pairs = known_query_pairs(&uri, &["status", "team"])?;
     let mut errors = Vec::new();
     let status = match param(&pairs, "status").map(str::trim) {
@@ -194,6 +206,7 @@ async fn export(State(app): State<Arc<ReportApp>>, uri: Uri) -> Result<Response,
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    caller.may_read_reports(team).map_err(forbidden)?;
     let csv = export_csv(&app.store, status, team).await?;
     let text = String::from_utf8(csv).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok((

@@ -7,6 +7,7 @@
 //! keeps chrono's clock out and its `clippy.toml` forbids the std clocks, so this is
 //! the compiler's rule, not a convention.
 
+pub mod access;
 pub mod alert;
 pub mod assess;
 pub mod calendar;

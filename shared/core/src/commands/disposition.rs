@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{as_stored, Outcome};
+use crate::access::{Caller, Denied};
 use crate::contract::Contract;
 use crate::lifecycle::Status;
 use crate::state::{AuditEvent, DispositionError, LeadState};
@@ -52,6 +53,7 @@ impl Action {
 /// A validated disposition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disposition {
+    /// Who the audit trail names: the signed-in caller, never a body's say-so.
     pub by: String,
     /// Reject only: a code from the contract's picklist, lower-cased.
     pub reason: Option<String>,
@@ -70,20 +72,32 @@ pub enum Refused {
     /// [`decided_on_another_state`]).
     #[error("the lead became {current} while this request was on its way")]
     StateChanged { current: Status },
+    /// The caller may not act on this lead.
+    #[error("{0}")]
+    Denied(Denied),
 }
 
-/// Apply `action` to the lead. `first_seen`: the lead's status at this request's first
-/// read (the store calls the command again after a lost race; a decision is about the
-/// lead its sender saw).
+/// Apply `action` to the lead on behalf of `caller`, who must be allowed to act on the
+/// lead's team. `first_seen`: the lead's status at this request's first read (the store
+/// calls the command again after a lost race; a decision is about the lead its sender
+/// saw).
 pub fn dispose(
     current: Option<LeadState>,
     action: Action,
     disposition: &Disposition,
+    caller: &Caller,
     first_seen: Status,
     contract: &Contract,
     now: DateTime<Utc>,
 ) -> Result<Outcome<Value>, Refused> {
     let mut state = current.ok_or(Refused::UnknownLead)?;
+    // Only MQLs and later have an owning team, and no disposition is legal before:
+    // an unowned lead gets the lifecycle's answer (409 with its state), not a 403.
+    if state.team.is_some() {
+        caller
+            .may_dispose(state.team.as_deref())
+            .map_err(Refused::Denied)?;
+    }
     let (before, accepted_at) = (state.status, state.accepted_at);
     let events = apply(action, &mut state, disposition, contract, now)?;
     if decided_on_another_state(action, first_seen, before, accepted_at, now) {
@@ -218,8 +232,22 @@ mod tests {
             reason: None,
             note: None,
         };
+        let caller = Caller {
+            subject: "u-1".into(),
+            email: Some("sam@seller.io".into()),
+            teams: ["ae-na".to_string()].into(),
+            roles: [crate::access::Role::Rep].into(),
+        };
         assert_eq!(
-            dispose(None, Action::Accept, &d, Status::Mql, &contract, now),
+            dispose(
+                None,
+                Action::Accept,
+                &d,
+                &caller,
+                Status::Mql,
+                &contract,
+                now
+            ),
             Err(Refused::UnknownLead)
         );
     }
