@@ -21,7 +21,9 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config(TimeBudget::WATCHDOG).await;
     let app = WatchdogApp {
         store: Store::from_config(&config),
-        alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), topic),
+        // With the web app's URL and secret set, every alert links to the lead's page.
+        alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), topic)
+            .with_lead_links(leadwatch_adapters::secrets::lead_links_from(&config).await?),
         contract: leadwatch_adapters::config::contract_from_env()?,
     };
     let app = Arc::new(app);

@@ -1,14 +1,17 @@
 //! The SNS alert publisher. One topic; each message carries per-protocol bodies (the
 //! JSON document by default and for SQS, readable text for email) and the attributes
 //! that subscription filter policies match on, so each manager gets only their team's
-//! alerts.
+//! alerts. With [`LeadLinks`] set, every alert about a lead carries the signed link to
+//! the lead's page in the web app (`links.page` and a line of the email text), whoever
+//! built it: this is the one door every alert goes out through.
 
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
 use serde_json::json;
 
-use leadwatch_core::alert::AlertMessage;
+use leadwatch_core::alert::{attach_lead_page, AlertMessage};
+use leadwatch_core::signed::LeadLinks;
 
 /// SNS accepts at most ten entries per PublishBatch.
 const BATCH: usize = 10;
@@ -17,6 +20,7 @@ const BATCH: usize = 10;
 pub struct AlertPublisher {
     client: Client,
     topic_arn: String,
+    lead_links: Option<LeadLinks>,
 }
 
 impl AlertPublisher {
@@ -24,7 +28,14 @@ impl AlertPublisher {
         AlertPublisher {
             client,
             topic_arn: topic_arn.into(),
+            lead_links: None,
         }
+    }
+
+    /// Sign a link to the lead's page into every alert about a lead.
+    pub fn with_lead_links(mut self, links: Option<LeadLinks>) -> Self {
+        self.lead_links = links;
+        self
     }
 
     pub fn topic_arn(&self) -> &str {
@@ -34,6 +45,21 @@ impl AlertPublisher {
     /// Publish alerts in batches. Returns, for each alert in order, whether SNS accepted
     /// it; a failed alert is the caller's to retry (its step stays claimable).
     pub async fn publish(&self, alerts: &[AlertMessage]) -> Vec<Result<(), String>> {
+        let linked: Vec<AlertMessage>;
+        let alerts = match &self.lead_links {
+            Some(links) => {
+                linked = alerts
+                    .iter()
+                    .cloned()
+                    .map(|mut a| {
+                        attach_lead_page(&mut a, links);
+                        a
+                    })
+                    .collect();
+                &linked
+            }
+            None => alerts,
+        };
         let mut results = Vec::with_capacity(alerts.len());
         for chunk in alerts.chunks(BATCH) {
             results.extend(self.publish_batch(chunk).await);

@@ -1,4 +1,5 @@
-//! Secrets from SSM Parameter Store. The ingest webhook secret is a SecureString there,
+//! Secrets from SSM Parameter Store. The ingest webhook secret and the web app's secret
+//! (sessions, form tokens, lead-page links) are SecureStrings there,
 //! so it never sits in the function's configuration, where anyone allowed to read the
 //! function (`lambda:GetFunctionConfiguration`) could see it; the environment carries
 //! only the parameter's name.
@@ -19,6 +20,7 @@ use aws_sdk_ssm::Client;
 
 use crate::aws::{sdk_config, TimeBudget};
 use crate::config::WebhookSecretSource;
+use leadwatch_core::signed::{LeadLinks, Signer, MIN_SECRET_BYTES};
 
 #[derive(thiserror::Error)]
 pub enum SecretError {
@@ -165,6 +167,53 @@ pub async fn webhook_secret_from(
             .await
             .map(Some),
     }
+}
+
+/// The web app's secret (`LEADWATCH_WEB_SECRET_PARAMETER`, an SSM SecureString, else
+/// `LEADWATCH_WEB_SECRET` inline): it signs session cookies, form tokens and the
+/// lead-page links in alerts. None when neither is set; an error when the value is
+/// shorter than [`MIN_SECRET_BYTES`] or the parameter cannot be read.
+pub async fn web_secret_from(config: &SdkConfig) -> Result<Option<Signer>, String> {
+    let source = WebhookSecretSource::from_settings(
+        non_empty("LEADWATCH_WEB_SECRET_PARAMETER"),
+        non_empty("LEADWATCH_WEB_SECRET").map(String::into_bytes),
+    );
+    let Some(secret) = webhook_secret_from(config, source)
+        .await
+        .map_err(|e| format!("the web secret: {e}"))?
+    else {
+        return Ok(None);
+    };
+    Signer::new(secret)
+        .map(Some)
+        .ok_or_else(|| format!("the web secret is shorter than {MIN_SECRET_BYTES} bytes"))
+}
+
+/// The lead-page links for alerts: the web app's base URL (`LEADWATCH_APP_URL`), the
+/// web secret and how long a link holds (`LEADWATCH_LINK_HOURS`, default 72). None when
+/// the URL or the secret is not set: alerts then go out without the link.
+pub async fn lead_links_from(config: &SdkConfig) -> Result<Option<LeadLinks>, String> {
+    let Some(base_url) = non_empty("LEADWATCH_APP_URL") else {
+        return Ok(None);
+    };
+    let hours: i64 = match non_empty("LEADWATCH_LINK_HOURS") {
+        None => 72,
+        Some(h) => h
+            .trim()
+            .parse()
+            .ok()
+            .filter(|h| (1..=24 * 14).contains(h))
+            .ok_or_else(|| format!("LEADWATCH_LINK_HOURS {h:?} is not 1 to 336 hours"))?,
+    };
+    Ok(web_secret_from(config).await?.map(|signer| LeadLinks {
+        base_url,
+        signer,
+        valid_for: chrono::Duration::hours(hours),
+    }))
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! | `business_minutes_left` | business minutes until the deadline (0 after it) |
 //! | `reason` | the rejection or return reason, where there is one |
 //! | `packet` | the handoff packet |
-//! | `links` | API paths to read, accept or reject the lead |
+//! | `links` | API paths to read, accept or reject the lead; `page`: the signed, short-lived link to the lead's page in the web app, when the publisher has one (see [`attach_lead_page`]) |
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 
 use super::contract::Contract;
 use super::report::ContractReview;
+use super::signed::LeadLinks;
 use super::sla::{SlaStep, StepKind};
 use super::state::LeadState;
 use super::text::clip;
@@ -278,6 +279,29 @@ fn base_document(
     })
 }
 
+/// Add the signed link to the lead's page (`links.page`, and an `Open:` line in the
+/// text) to an alert about a lead. The link expires `links.valid_for` after the alert's
+/// `sent_at`, so a replayed run makes the same link. Alerts about no lead (contract
+/// review) are left as they are.
+pub fn attach_lead_page(alert: &mut AlertMessage, links: &LeadLinks) {
+    let Some(lead_id) = alert.document["lead_id"].as_str().map(str::to_string) else {
+        return;
+    };
+    let Some(sent_at) = alert.document["sent_at"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+    else {
+        return;
+    };
+    let url = links.url(&lead_id, sent_at);
+    if !alert.document["links"].is_object() {
+        alert.document["links"] = json!({});
+    }
+    alert.document["links"]["page"] = json!(url);
+    alert.text.push_str(&format!("\nOpen the lead: {url}\n"));
+}
+
 /// SNS subjects: ASCII, no control characters, under 100 characters.
 fn subject(text: &str) -> String {
     let ascii: String = clip(text, SUBJECT_CHARS)
@@ -357,6 +381,32 @@ mod tests {
             a.text
         );
         assert!(a.text.contains("Late by: 35 business minutes"));
+    }
+
+    #[test]
+    fn the_lead_page_link_is_signed_and_in_document_and_text() {
+        let (s, c) = mql();
+        let step = s.sla.as_ref().unwrap().steps[0].clone();
+        let now = step.at;
+        let mut a = sla_alert(&s, &step, &c, now);
+        let links = LeadLinks {
+            base_url: "https://app.example.com".into(),
+            signer: crate::signed::Signer::new(b"a test secret, 16+ bytes".to_vec()).unwrap(),
+            valid_for: Duration::hours(72),
+        };
+        attach_lead_page(&mut a, &links);
+        let url = a.document["links"]["page"].as_str().unwrap().to_string();
+        assert_eq!(url, links.url(&s.lead_id, now));
+        assert!(url.starts_with(&format!(
+            "https://app.example.com/app/leads/{}?link=",
+            s.lead_id
+        )));
+        assert!(a.text.contains(&url), "{}", a.text);
+        // The API paths stay for tools.
+        assert_eq!(
+            a.document["links"]["accept"],
+            format!("/leads/{}/accept", s.lead_id)
+        );
     }
 
     #[test]
