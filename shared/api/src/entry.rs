@@ -114,7 +114,8 @@ pub async fn run_lambda(router: Router, clock: Clock) -> Result<(), lambda_http:
 ///
 /// This is the local development server: there is no API Gateway in front of it, so a
 /// caller's claims come from the [`DEV_CLAIMS_HEADER`] (a JSON object of strings, the
-/// claims a token would carry). Never put it where the network can reach it.
+/// claims a token would carry), or from the web app's development sign-in cookie.
+/// Never put it where the network can reach it.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -151,11 +152,15 @@ pub async fn call(
     into_lambda(response).await
 }
 
-/// The development caller's claims, from [`DEV_CLAIMS_HEADER`].
+/// The development caller's claims, from [`DEV_CLAIMS_HEADER`], else from the web app's
+/// development sign-in cookie ([`crate::web::session::DEV_CLAIMS_COOKIE`]).
 fn dev_claims(req: &Request) -> Option<JwtClaims> {
-    let raw = req.headers().get(DEV_CLAIMS_HEADER)?.to_str().ok()?;
-    let claims: HashMap<String, String> = serde_json::from_str(raw).ok()?;
-    Some(JwtClaims(claims))
+    if let Some(raw) = req.headers().get(DEV_CLAIMS_HEADER) {
+        let claims: HashMap<String, String> = serde_json::from_str(raw.to_str().ok()?).ok()?;
+        return Some(JwtClaims(claims));
+    }
+    crate::web::session::cookie(req.headers(), crate::web::session::DEV_CLAIMS_COOKIE)
+        .and_then(crate::web::session::decode_claims)
 }
 
 /// `req` as sent by `caller`: the claims a token of theirs would carry (tests and the

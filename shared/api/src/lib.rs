@@ -7,6 +7,8 @@
 //!   body, the lead id, the query), extracted in one place.
 //! * [`error`]: one mapping from errors to statuses and JSON bodies.
 //! * [`idempotency`] and [`signature`]: retried requests and signed webhooks.
+//! * [`web`]: the server-rendered web app (queue, lead page, dashboard, contract), on
+//!   the same store, commands and caller identity.
 //! * [`entry`]: how a router is served, by a Lambda (`run_lambda`), by `leadwatch serve`
 //!   (`serve`) and by tests (`call`), all through the same preparation step.
 //!
@@ -23,6 +25,7 @@ pub mod ingest;
 pub mod report;
 pub mod request;
 pub mod signature;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -75,6 +78,8 @@ pub struct Api {
     pub ingest: ingest::IngestApp,
     pub disposition: disposition::DispositionApp,
     pub report: report::ReportApp,
+    /// The web app's pages, when the entry point set them up (see [`Api::with_web`]).
+    pub web: Option<web::WebApp>,
 }
 
 impl Api {
@@ -90,7 +95,14 @@ impl Api {
                 contract: Arc::clone(&contract),
             },
             report: report::ReportApp { store, contract },
+            web: None,
         }
+    }
+
+    /// Serve the web app's pages as well.
+    pub fn with_web(mut self, web: web::WebApp) -> Api {
+        self.web = Some(web);
+        self
     }
 
     /// Every route set merged, as `leadwatch serve` serves them on one base URL.
@@ -99,7 +111,8 @@ impl Api {
             Router::new()
                 .merge(ingest::routes(self.ingest))
                 .merge(disposition::routes(self.disposition))
-                .merge(report::routes(self.report)),
+                .merge(report::routes(self.report))
+                .merge(self.web.map(web::routes).unwrap_or_default()),
         )
     }
 }

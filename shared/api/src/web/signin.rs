@@ -1,0 +1,338 @@
+//! Signing in to the web app.
+//!
+//! * **Locally** ([`SignIn::Development`], `leadwatch serve` only): a page lists a rep
+//!   and a manager of every team of the contract, an ops user and an admin, clearly
+//!   marked as local only. Picking one sets the development cookie with the claims a
+//!   token of theirs would carry, which only `entry::serve` turns into the request's
+//!   claims.
+//! * **Deployed** ([`SignIn::Oidc`]): the OpenID Connect authorization-code flow with
+//!   the same issuer API Gateway trusts. `GET /app/signin` sends the browser to the
+//!   issuer's authorization endpoint with a signed `state` (which page to return to),
+//!   also set as a short-lived cookie so the answer must come back to the browser that
+//!   asked; `GET /app/callback` checks both. What this build does not do yet is the
+//!   step after that: exchanging the code at the token endpoint and verifying the ID
+//!   token (signature against the issuer's JWKS, issuer, audience, expiry, nonce) before
+//!   [`super::session::session_value`] seals its claims into the session cookie. The
+//!   callback says so with a 501 rather than pretending; see the README ("Deployed
+//!   sign-in").
+//! * Neither configured: the page says sign-in is not set up.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+use maud::html;
+use serde::Deserialize;
+
+use leadwatch_core::access::{Caller, Role};
+use leadwatch_core::Contract;
+
+use super::layout::{page, Nav};
+use super::session::{
+    check_form, cookie, encode_claims, set_cookie, PageCaller, DEV_CLAIMS_COOKIE, SESSION_COOKIE,
+};
+use super::{html as html_response, query_value, see_other, PageError, WebApp};
+use crate::caller::ClaimMapping;
+use crate::request::{LimitedBody, Now};
+
+/// How callers sign in.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    /// `leadwatch serve`: pick a user from a list. Never deployed.
+    Development,
+    /// The OpenID Connect issuer's authorization-code flow.
+    Oidc(OidcSettings),
+    /// No sign-in configured: pages answer that they cannot sign anyone in.
+    NotConfigured,
+}
+
+/// The issuer's side of the authorization-code flow.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The issuer's authorization endpoint (its discovery document's
+    /// `authorization_endpoint`; for Cognito, the user pool domain's `/oauth2/authorize`).
+    pub authorize_url: String,
+    pub client_id: String,
+    /// This app's `/app/callback`, as registered with the issuer.
+    pub redirect_url: String,
+}
+
+impl OidcSettings {
+    /// `LEADWATCH_OIDC_AUTHORIZE_URL`, `LEADWATCH_OIDC_CLIENT_ID` and
+    /// `LEADWATCH_OIDC_REDIRECT_URL`, all set, else None.
+    pub fn from_env() -> Option<OidcSettings> {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        Some(OidcSettings {
+            authorize_url: var("LEADWATCH_OIDC_AUTHORIZE_URL")?,
+            client_id: var("LEADWATCH_OIDC_CLIENT_ID")?,
+            redirect_url: var("LEADWATCH_OIDC_REDIRECT_URL")?,
+        })
+    }
+}
+
+const OIDC_STATE: &str = "oidc-state";
+const OIDC_STATE_COOKIE: &str = "leadwatch_oidc_state";
+
+/// The users the development sign-in offers: a rep and a manager of every team, ops and
+/// an admin. Keys are `role:team` or `role`.
+pub fn dev_users(contract: &Contract) -> Vec<(String, Caller)> {
+    let user = |key: &str, teams: &[&str], role: Role| {
+        let subject = format!("dev-{}", key.replace(':', "-"));
+        (
+            key.to_string(),
+            Caller {
+                email: Some(format!("{}@leadwatch.local", key.replace(':', "."))),
+                subject,
+                teams: teams.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>(),
+                roles: BTreeSet::from([role]),
+            },
+        )
+    };
+    let mut users = Vec::new();
+    for team in contract.spec.teams.keys() {
+        users.push(user(&format!("rep:{team}"), &[team], Role::Rep));
+        users.push(user(&format!("manager:{team}"), &[team], Role::Manager));
+    }
+    users.push(user("ops", &[], Role::Ops));
+    users.push(user("admin", &[], Role::Admin));
+    users
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    pub next: Option<String>,
+}
+
+/// Only our own pages are places to come back to: no other site, no `//host`.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/app") && !n.contains("//") && !n.contains('\\') => n.to_string(),
+        _ => "/app".into(),
+    }
+}
+
+/// `GET /app/signin`.
+pub async fn signin_page(
+    State(app): State<Arc<WebApp>>,
+    Now(now): Now,
+    Query(q): Query<SignInQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    match &app.sign_in {
+        SignIn::Development => {
+            let users = dev_users(&app.contract);
+            let body = html! {
+                h1 { "Sign in (local development)" }
+                p.banner.local role="note" {
+                    strong { "Local only." }
+                    " This sign-in exists only on leadwatch serve: anyone can pick any user. "
+                    "The deployed app signs people in with your identity provider."
+                }
+                form method="post" action="/app/signin" {
+                    input type="hidden" name="next" value=(next);
+                    fieldset {
+                        legend { "Sign in as" }
+                        ul.users {
+                            @for (key, caller) in &users {
+                                li {
+                                    button type="submit" name="user" value=(key) {
+                                        (caller.email.as_deref().unwrap_or(&caller.subject))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            html_response(StatusCode::OK, page("Sign in", None, Nav::None, body))
+        }
+        SignIn::Oidc(oidc) => {
+            let state = app
+                .signer
+                .sign(OIDC_STATE, &next, now + Duration::minutes(10));
+            let state = format!("{}~{state}", query_value(&next));
+            let location = format!(
+                "{}?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
+                oidc.authorize_url,
+                query_value(&oidc.client_id),
+                query_value(&oidc.redirect_url),
+                query_value("openid email"),
+                query_value(&state),
+            );
+            let mut response = see_other(&location);
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    OIDC_STATE_COOKIE,
+                    &query_value(&state),
+                    600,
+                    app.secure_cookies,
+                ),
+            );
+            response
+        }
+        SignIn::NotConfigured => PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is not set up",
+            "this deployment has no identity provider configured for the web app \
+             (LEADWATCH_OIDC_AUTHORIZE_URL, LEADWATCH_OIDC_CLIENT_ID, LEADWATCH_OIDC_REDIRECT_URL)",
+        )
+        .into_response(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DevSignInForm {
+    user: Option<String>,
+    next: Option<String>,
+}
+
+/// `POST /app/signin` (development only): the picked user's claims in the development
+/// cookie.
+pub async fn dev_signin(
+    State(app): State<Arc<WebApp>>,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, PageError> {
+    if !matches!(app.sign_in, SignIn::Development) {
+        return Err(PageError::not_found("page"));
+    }
+    let form: DevSignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let caller = dev_users(&app.contract)
+        .into_iter()
+        .find(|(key, _)| Some(key.as_str()) == form.user.as_deref())
+        .map(|(_, c)| c)
+        .ok_or_else(|| {
+            PageError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unknown user",
+                "pick one of the listed users",
+            )
+        })?;
+    let claims = ClaimMapping::from_env().claims_for(&caller);
+    let mut response = see_other(&safe_next(form.next.as_deref()));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            DEV_CLAIMS_COOKIE,
+            &encode_claims(&claims),
+            super::session::SESSION_HOURS * 3600,
+            app.secure_cookies,
+        ),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `GET /app/callback`: the issuer sends the browser back here with a code.
+pub async fn callback(
+    State(app): State<Arc<WebApp>>,
+    Now(now): Now,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, PageError> {
+    if !matches!(app.sign_in, SignIn::Oidc(_)) {
+        return Err(PageError::not_found("page"));
+    }
+    if let Some(error) = q.error {
+        return Err(PageError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in failed",
+            format!(
+                "the identity provider answered: {}",
+                leadwatch_core::text::clip(&error, 100)
+            ),
+        ));
+    }
+    let state = q.state.unwrap_or_default();
+    let bad_state = || {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "the sign-in answer does not belong to this browser's sign-in; start again",
+        )
+    };
+    let from_cookie = cookie(&headers, OIDC_STATE_COOKIE).unwrap_or_default();
+    if from_cookie != query_value(&state) {
+        return Err(bad_state());
+    }
+    let (next, token) = state.split_once('~').ok_or_else(bad_state)?;
+    let next: String = serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={next}"))
+        .ok()
+        .and_then(|v| v.into_iter().next().map(|(_, n)| n))
+        .ok_or_else(bad_state)?;
+    app.signer
+        .verify(OIDC_STATE, &next, token, now)
+        .map_err(|_| bad_state())?;
+    if q.code.as_deref().is_none_or(str::is_empty) {
+        return Err(bad_state());
+    }
+    Err(PageError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "Sign-in not completed",
+        "this build checks the issuer's answer but does not yet exchange the code for an ID \
+         token and verify it; see the README (Deployed sign-in)",
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignOutForm {
+    csrf: Option<String>,
+}
+
+/// `POST /app/signout`: both cookies cleared.
+pub async fn signout(
+    State(app): State<Arc<WebApp>>,
+    Now(now): Now,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, PageError> {
+    let form: SignOutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    check_form(&app.signer, &caller, &headers, form.csrf.as_deref(), now)?;
+    let mut response = see_other("/app/signin");
+    for name in [SESSION_COOKIE, DEV_CLAIMS_COOKIE] {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(name, "", 0, app.secure_cookies),
+        );
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_pages_are_places_to_return_to() {
+        assert_eq!(safe_next(Some("/app/leads/ld_1")), "/app/leads/ld_1");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/app",
+            "/app//evil",
+            "/other",
+            "/app\\x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/app", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/app");
+    }
+
+    #[test]
+    fn development_users_cover_every_team_and_role() {
+        let c = Contract::default_contract().unwrap();
+        let users = dev_users(&c);
+        assert_eq!(users.len(), c.spec.teams.len() * 2 + 2);
+        let (_, rep) = users.iter().find(|(k, _)| k == "rep:ae-na").unwrap();
+        assert!(rep.on_team("ae-na") && rep.has(Role::Rep));
+    }
+}
