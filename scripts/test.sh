@@ -10,6 +10,10 @@ scripts/stack.sh venv
 # The emulator's write-capacity figures back a test's budget: check its sizing rules.
 .venv/bin/python scripts/moto_server.py --self-test
 
+echo "== browser tools: Chromium, chromedriver and axe-core for the web app's browser test"
+# tests/tests/browser.rs fails without them under CI=true.
+scripts/browser.sh
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
@@ -22,7 +26,7 @@ if [[ -n "$forbidden" ]]; then
   echo "leadwatch-core depends on crates the pure core must not link:"; echo "$forbidden"; exit 1
 fi
 # The backtest engine is for the CLI only: no Lambda may link it.
-for f in ingest disposition report watchdog; do
+for f in ingest disposition report watchdog web; do
   if cargo tree -p "leadwatch-$f" -e normal --prefix none --locked | grep -q '^leadwatch-backtest'; then
     echo "the $f function links leadwatch-backtest"; exit 1
   fi

@@ -250,16 +250,20 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
          curl -s '{base}/queue?team=ae-na' -H '{DEV_CLAIMS_HEADER}: {manager}'\n\n  \
          # SLA adherence for the month, as ops\n  \
          curl -s '{base}/reports/sla?from=2026-11&to=2026-11' -H '{DEV_CLAIMS_HEADER}: {ops}'\n\n\
-         Press Ctrl-C to stop the server.",
+         The web app: sign in as rep.ae-na (local sign-in), open the queue and a lead, and the\n\
+         dashboard for November: {base}/app/dashboard?from=2026-11&to=2026-11\n\
+         Press Ctrl-C to stop the server.\n\n{web}",
+        web = serve::web_line(&base),
         manager = json!({"sub": "dev-kim", "email": "kim@seller.io", "cognito:groups": "[team:ae-na role:manager]"}),
         ops = json!({"sub": "dev-olga", "email": "olga@seller.io", "cognito:groups": "[role:ops]"}),
         table = store.table_name(),
         routes = serve::describe(&base).trim_end(),
     ));
     serve::init_logging();
+    let web = serve::dev_web(store.clone(), Arc::clone(&contract));
     serve::run(
         listener,
-        serve::Api::new(store, contract, None),
+        serve::Api::new(store, contract, None).with_web(web),
         serve::ctrl_c(),
     )
     .await

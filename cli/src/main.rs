@@ -104,6 +104,10 @@ enum Command {
         /// JSON (the API's document) instead of the table.
         #[arg(long)]
         json: bool,
+        /// Write the monthly review as one self-contained HTML file (the web dashboard's
+        /// charts and figures, no scripts, nothing fetched) to FILE.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["csv", "json"])]
+        html: Option<PathBuf>,
         /// Contract file (for the team list); defaults to LEADWATCH_CONTRACT_FILE, else built in.
         #[arg(long)]
         contract: Option<PathBuf>,
@@ -182,6 +186,7 @@ fn main() -> ExitCode {
             table,
             csv,
             json,
+            html,
             contract,
         } => {
             let format = if csv {
@@ -198,6 +203,7 @@ fn main() -> ExitCode {
                     to,
                     team,
                     format,
+                    html,
                 };
                 ops::report(args, &contract, &mut std::io::stdout().lock()).await
             })

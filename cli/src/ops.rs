@@ -10,6 +10,7 @@ use clap::ValueEnum;
 
 use leadwatch_adapters::store::Store;
 use leadwatch_api::report::{export_csv, sla_report, ReportQuery};
+use leadwatch_api::web::dashboard::{report_document, report_with_review, DashboardView, Slice};
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{render_table, write_csv, Month};
 use leadwatch_core::Contract;
@@ -48,6 +49,8 @@ pub struct ReportArgs {
     pub to: Option<String>,
     pub team: Option<String>,
     pub format: ReportFormat,
+    /// Write the review as one HTML file here instead.
+    pub html: Option<PathBuf>,
 }
 
 /// The SLA report, written to `out`. Without `--to` the range ends this month; without
@@ -78,6 +81,9 @@ pub async fn report(
             )
         })?;
     let store = store(table_name(args.table)).await;
+    if let Some(path) = &args.html {
+        return report_html(&store, &query, contract, path, out).await;
+    }
     let report = sla_report(&store, &query)
         .await
         .map_err(|e| OpsError::Store(format!("cannot read the rollups: {e}")))?;
@@ -89,6 +95,48 @@ pub async fn report(
         ReportFormat::Csv => write_csv(&mut *out, &report).map_err(std::io::Error::other),
     };
     finish(written, out)
+}
+
+/// The monthly review as one self-contained HTML file: the web dashboard's body
+/// (`leadwatch_api::web::dashboard`), the same charts and figures, with the contract
+/// review as the watchdog makes it.
+async fn report_html(
+    store: &Store,
+    query: &ReportQuery,
+    contract: &Contract,
+    path: &std::path::Path,
+    out: &mut impl Write,
+) -> Result<(), OpsError> {
+    // An entry point: the wall clock names the last closed month and the file's date.
+    let now = Utc::now();
+    let (report, review) = report_with_review(store, query, contract, Month::of(now.date_naive()))
+        .await
+        .map_err(|e| OpsError::Store(format!("cannot read the rollups: {e}")))?;
+    let slice = match &query.team {
+        Some(t) => Slice {
+            dimension: "team".into(),
+            value: t.clone(),
+        },
+        None => Slice::all(),
+    };
+    let view = DashboardView {
+        report: &report,
+        slice,
+        contract,
+        review: Some(review),
+    };
+    std::fs::write(path, report_document(&view, now))
+        .map_err(|e| OpsError::Input(format!("--html {}: {e}", path.display())))?;
+    finish(
+        writeln!(
+            out,
+            "wrote {} ({} to {})",
+            path.display(),
+            query.from,
+            query.to
+        ),
+        out,
+    )
 }
 
 pub struct ExportArgs {

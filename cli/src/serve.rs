@@ -19,7 +19,45 @@ use leadwatch_adapters::store::Store;
 use leadwatch_core::text::clip;
 use leadwatch_core::Contract;
 
+use leadwatch_api::web::{SignIn, WebApp};
 pub use leadwatch_api::{Api, Function, ROUTES};
+use leadwatch_core::signed::Signer;
+
+/// The web app as the dev server serves it: the development sign-in (pick a user from
+/// a list), cookies without `Secure` (plain HTTP on loopback), and the secret from
+/// `LEADWATCH_WEB_SECRET`, else a new one per process (sessions then end with it).
+pub fn dev_web(store: Store, contract: Arc<Contract>) -> WebApp {
+    let signer = std::env::var("LEADWATCH_WEB_SECRET")
+        .ok()
+        .and_then(|s| Signer::new(s.into_bytes()))
+        .unwrap_or_else(process_secret);
+    WebApp {
+        store,
+        contract,
+        signer,
+        sign_in: SignIn::Development,
+        secure_cookies: false,
+    }
+}
+
+/// A secret nobody else knows, for one run of the dev server: std's hasher keys are
+/// seeded randomly per process, which is all a loopback development server needs.
+fn process_secret() -> Signer {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = Vec::with_capacity(32);
+    for i in 0..4u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        bytes.extend_from_slice(&h.finish().to_le_bytes());
+    }
+    // 32 bytes: over the minimum, so this cannot fail.
+    Signer::new(bytes).unwrap_or_else(|| unreachable!("32 bytes is a valid secret"))
+}
+
+/// The line that tells a person where the web app is.
+pub fn web_line(base: &str) -> String {
+    format!("Open the web app: {base}/app (local sign-in: pick a user)")
+}
 
 /// Bind the loopback interface only: the dev server has no authorizer, so it must not
 /// be reachable from the network. Port 0 picks any free port.
@@ -109,10 +147,12 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
         leadwatch_api::caller::DEV_CLAIMS_HEADER,
         r#"{"sub":"dev-kim","email":"kim@seller.io","cognito:groups":"[team:ae-na role:manager]"}"#,
     ));
+    say(&web_line(&base));
     init_logging();
+    let web = dev_web(store.clone(), Arc::clone(&contract));
     run(
         listener,
-        Api::new(store, contract, webhook_secret),
+        Api::new(store, contract, webhook_secret).with_web(web),
         ctrl_c(),
     )
     .await

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
+use leadwatch_adapters::store::{Store, StoreError};
 use leadwatch_core::report::{contract_review, ContractReview, Month, ReportRow, SlaReport};
 use leadwatch_core::Contract;
 
@@ -134,17 +135,15 @@ pub async fn dashboard_page(
         },
         _ => Slice::all(),
     };
-    // The review looks at the last closed months, which may lie before the range.
-    let review_query = ReportQuery {
-        from: query.from.min(this_month.previous().previous().previous()),
-        to: query.to,
-        team: None,
-    };
     let (report, review) = if everything {
-        let all = sla_report(&app.store, &review_query).await?;
-        let review = closed_review(&all, &app.contract, this_month);
-        let shown = narrow(all, &query);
-        (shown, Some(review))
+        let (report, review) = report_with_review(
+            &app.store,
+            &query,
+            &app.contract,
+            Month::of(now.date_naive()),
+        )
+        .await?;
+        (report, Some(review))
     } else {
         (sla_report(&app.store, &query).await?, None)
     };
@@ -170,27 +169,44 @@ pub async fn dashboard_page(
     ))
 }
 
-/// The contract review for the last closed month before `this_month`.
-fn closed_review(
-    report: &SlaReport,
+/// The report `query` asks for, and the contract review as the watchdog makes it: for
+/// the last closed month before `this_month`, over every team. The review's months may
+/// lie before the query's, so the rollups read cover both.
+pub async fn report_with_review(
+    store: &Store,
+    query: &ReportQuery,
     contract: &Contract,
     this_month: Month,
-) -> Option<ContractReview> {
-    contract_review(report, this_month.previous(), &contract.spec.targets)
-}
-
-/// `report` cut to the months and team of `query`.
-fn narrow(mut report: SlaReport, query: &ReportQuery) -> SlaReport {
-    let months: Vec<String> = query
-        .from
-        .through(query.to)
-        .iter()
-        .map(Month::to_string)
-        .collect();
-    report.rows.retain(|r| months.contains(&r.month));
-    report.from = query.from.to_string();
-    report.to = query.to.to_string();
-    report
+) -> Result<(SlaReport, Option<ContractReview>), StoreError> {
+    let last_closed = this_month.previous();
+    let mut first = last_closed;
+    for _ in 1..contract.spec.targets.consecutive_months.max(1) {
+        first = first.previous();
+    }
+    let wide = ReportQuery {
+        from: query.from.min(first),
+        to: query.to.max(last_closed),
+        team: None,
+    };
+    let all = sla_report(store, &wide).await?;
+    let review = contract_review(&all, last_closed, &contract.spec.targets);
+    let report = match &query.team {
+        Some(_) => sla_report(store, query).await?,
+        None => {
+            let months: Vec<String> = query
+                .from
+                .through(query.to)
+                .iter()
+                .map(Month::to_string)
+                .collect();
+            let mut report = all;
+            report.rows.retain(|r| months.contains(&r.month));
+            report.from = query.from.to_string();
+            report.to = query.to.to_string();
+            report
+        }
+    };
+    Ok((report, review))
 }
 
 fn filters(v: &DashboardView<'_>, q: &ReportQuery, everything: bool) -> Markup {

@@ -95,6 +95,8 @@ pub fn routes(app: WebApp) -> Router {
             Arc::clone(&app),
             session::session_layer,
         ))
+        // Pages and assets go out gzipped to browsers that say they take it.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(app)
 }
 

@@ -30,6 +30,7 @@
       if (changeIn !== null && elapsed >= changeIn) reload = true;
       var text = label(now);
       if (cell.textContent !== text) cell.textContent = text;
+      cell.setAttribute("data-now", String(now));
       var row = cell.closest("tr");
       if (row) row.classList.toggle("overdue", now < 0);
     });
