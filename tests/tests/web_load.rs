@@ -63,7 +63,10 @@ fn open_mqls(n: usize, contract: &Contract) -> Vec<LeadState> {
 #[ignore = "figures for the README, not a check: run with --ignored --nocapture"]
 async fn queue_page_with_500_open_mqls() {
     let config = moto().sdk_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), unique_name("webload"));
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        unique_name("webload"),
+    );
     store.create_table().await.unwrap();
     let contract = Arc::new(Contract::default_contract().unwrap());
     let leads = open_mqls(500, &contract);
@@ -74,9 +77,18 @@ async fn queue_page_with_500_open_mqls() {
     let base = serve::base_url(listener.local_addr().unwrap());
     let api = Api::new(store.clone(), Arc::clone(&contract), None)
         .with_web(serve::dev_web(store.clone(), Arc::clone(&contract)));
-    tokio::spawn(serve::run_with_clock(listener, api, clock, std::future::pending()));
+    tokio::spawn(serve::run_with_clock(
+        listener,
+        api,
+        clock,
+        std::future::pending(),
+    ));
 
-    let rep = test_caller("rep@leadwatch.test", &["ae-na"], &[leadwatch_core::access::Role::Rep]);
+    let rep = test_caller(
+        "rep@leadwatch.test",
+        &["ae-na"],
+        &[leadwatch_core::access::Role::Rep],
+    );
     let cookie = format!(
         "{DEV_CLAIMS_COOKIE}={}",
         encode_claims(&ClaimMapping::default().claims_for(&rep))
@@ -91,7 +103,10 @@ async fn queue_page_with_500_open_mqls() {
                 req = req.header(header::ACCEPT_ENCODING, "gzip");
             }
             let started = Instant::now();
-            let response = client.request(req.body(String::new()).unwrap()).await.unwrap();
+            let response = client
+                .request(req.body(String::new()).unwrap())
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
             let body = response.into_body().collect().await.unwrap().to_bytes();
             times.push(started.elapsed());

@@ -71,7 +71,10 @@ fn bench(c: &mut Criterion) {
     };
     let html = render();
     assert_eq!(html.matches("data-lead=").count(), 500);
-    println!("queue page with 500 open MQLs: {} bytes of HTML", html.len());
+    println!(
+        "queue page with 500 open MQLs: {} bytes of HTML",
+        html.len()
+    );
     c.bench_function("queue page, 500 open MQLs (render only)", |b| {
         b.iter(|| black_box(render()))
     });

@@ -1,4 +1,4 @@
-//! The stylesheet and the countdown script, compiled into every binary that serves the
+//! The stylesheet, the countdown script and the tab icon, compiled into every binary that serves the
 //! pages: no CDN, nothing to deploy beside the function, and the report file
 //! (`leadwatch report --html`) inlines the same stylesheet.
 
@@ -10,12 +10,15 @@ use axum::response::{IntoResponse, Response};
 pub const APP_CSS: &str = include_str!("assets/app.css");
 /// The queue's countdown script.
 pub const APP_JS: &str = include_str!("assets/app.js");
+/// The tab icon (without one, every browser asks for `/favicon.ico` and logs a 404).
+pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 
 /// `GET /app/assets/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (FAVICON_SVG, "image/svg+xml"),
         _ => return super::PageError::not_found("asset").into_response(),
     };
     let mut response = (StatusCode::OK, body).into_response();

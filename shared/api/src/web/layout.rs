@@ -35,6 +35,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, current: Nav, body: Markup
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Leadwatch" }
+                link rel="icon" href="/app/assets/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/app/assets/app.css";
                 script src="/app/assets/app.js" defer {}
             }

@@ -149,14 +149,16 @@ impl IntoResponse for PageError {
 }
 
 /// Headers every page carries: no caching of personal data, no framing, no sniffing,
-/// no referrer (a lead link's token must not leak to another site), and a content
+/// no referrer to other sites (a lead link's token must not leak; `same-origin` rather
+/// than `no-referrer`, under which browsers send `Origin: null` on our own form posts
+/// and the origin check could not tell them from another site's), and a content
 /// security policy that allows only our own script and styles.
 fn page_headers(response: &mut Response) {
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,
