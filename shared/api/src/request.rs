@@ -167,3 +167,26 @@ pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_shaped_like_lead_ids_are_looked_up() {
+        let plausible = |id: &str| LeadId(id.to_string()).is_plausible();
+        assert!(plausible(&leadwatch_core::lead::lead_id_for("ana@acme.io")));
+        assert!(plausible(&"a".repeat(LEAD_ID_MAX_BYTES)));
+        for id in [
+            String::new(),
+            "a".repeat(LEAD_ID_MAX_BYTES + 1),
+            "x".repeat(100_000),
+            "ld_1/../x".into(),
+            "ld_\u{200B}1".into(),
+            "ld_é".into(),
+            "ld 1".into(),
+        ] {
+            assert!(!plausible(&id), "{id:?}");
+        }
+    }
+}

@@ -2,18 +2,25 @@
 //! them. Validation walks the JSON by hand instead of deriving `Deserialize` so that it
 //! can report *every* bad field with its path (`signals[2].at: ...`), not just the first.
 //!
-//! The types are here; the submodule `parse` reads whole request bodies and `fields`
-//! validates the fields inside them. Their public functions are re-exported here.
+//! The types are here; the submodule `parse` reads whole request bodies (JSON through
+//! `json`, which refuses repeated keys, forms through `form`, which refuses broken
+//! percent-encoding) and `fields` validates the fields inside them, dropping invisible
+//! format characters from text and refusing them in emails. Their public functions are
+//! re-exported here.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod fields;
+mod form;
+mod json;
 mod parse;
 
 pub use fields::text_value;
-pub use parse::{honeypot_in, json_object, parse_lead_form, parse_lead_json, parse_signal_batch};
+pub use form::form_pairs;
+pub use json::{json_object, DUPLICATE_KEY};
+pub use parse::{honeypot_in, parse_lead_form, parse_lead_json, parse_signal_batch};
 
 /// Who the lead is. Everything but the email is optional: forms differ.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
