@@ -15,11 +15,12 @@ use leadwatch_api::disposition::{parse_disposition, Action, DispositionApp};
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
 use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_core::access::Role;
 use leadwatch_core::lead::{lead_id_for, LeadProfile, Signal};
 use leadwatch_core::state::LeadState;
 use leadwatch_core::text::is_hidden_format;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name};
+use leadwatch_e2e::{moto, signed_in, test_caller, unique_name, ALL_TEAMS};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -70,11 +71,11 @@ impl Stack {
             .any(|suffix| path.ends_with(suffix))
             || path == "/queue";
         if is_disposition {
-            leadwatch_api::disposition::handle(&self.disposition, req, now()).await
+            leadwatch_api::disposition::handle(&self.disposition, signed_in(req), now()).await
         } else if path.starts_with("/reports") || path == "/export" {
-            leadwatch_api::report::handle(&self.report, req, now()).await
+            leadwatch_api::report::handle(&self.report, signed_in(req), now()).await
         } else {
-            leadwatch_api::ingest::handle(&self.ingest, req, now()).await
+            leadwatch_api::ingest::handle(&self.ingest, signed_in(req), now()).await
         }
     }
 
@@ -327,14 +328,21 @@ async fn a_repeated_json_key_is_422_naming_it_on_every_json_body() {
 
     // Disposition bodies go through the same reader.
     let contract = &s.disposition.contract;
-    let err =
-        parse_disposition(Action::Accept, br#"{"by":"sam","by":"kim"}"#, contract).unwrap_err();
+    let sam = test_caller("sam", &ALL_TEAMS, &[Role::Rep]);
+    let err = parse_disposition(
+        Action::Accept,
+        br#"{"by":"sam","by":"kim"}"#,
+        contract,
+        &sam,
+    )
+    .unwrap_err();
     assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err.fields[0].field, "by");
     let err = parse_disposition(
         Action::Reject,
         br#"{"by":"sam","reason":"no_intent","reason":"bad_fit"}"#,
         contract,
+        &sam,
     )
     .unwrap_err();
     assert_eq!(err.fields[0].field, "reason");
