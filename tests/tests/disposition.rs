@@ -21,7 +21,7 @@ use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, signed_in, unique_name};
+use leadwatch_e2e::{function_store, moto, signed_in, unique_name};
 
 /// The route set's router, with a signed-in caller (see [`signed_in`]).
 async fn handle(app: &DispositionApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
@@ -39,6 +39,9 @@ fn mon(h: u32, m: u32) -> DateTime<Utc> {
 }
 
 struct Stack {
+    /// The test's own view of the table: not a function's, so its reads are not
+    /// recorded as the disposition function's calls (see `iam_in_step`).
+    store: Store,
     ingest: IngestApp,
     app: DispositionApp,
 }
@@ -53,17 +56,21 @@ async fn stack() -> Stack {
     let contract = Arc::new(Contract::default_contract().unwrap());
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", store.table_name()).await,
             contract: Arc::clone(&contract),
             webhook_secret: None,
         },
-        app: DispositionApp { store, contract },
+        app: DispositionApp {
+            store: function_store("disposition", store.table_name()).await,
+            contract,
+        },
+        store,
     }
 }
 
 impl Stack {
     fn store(&self) -> &Store {
-        &self.app.store
+        &self.store
     }
 
     async fn lead(&self, id: &str) -> LeadState {

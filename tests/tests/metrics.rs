@@ -25,10 +25,12 @@ use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
 use leadwatch_core::state::AuditEvent;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name, AlertInbox};
+use leadwatch_e2e::{function_store, moto, unique_name, AlertInbox};
 use leadwatch_watchdog::WatchdogApp;
 
 struct Stack {
+    /// The test's own view of the table: its reads are not recorded as a function's.
+    store: Store,
     ingest: IngestApp,
     disposition: DispositionApp,
     watchdog: WatchdogApp,
@@ -38,28 +40,37 @@ struct Stack {
 
 async fn stack(name: &str) -> Stack {
     let config = moto().sdk_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), unique_name(name));
-    store.create_table().await.unwrap();
+    let table = unique_name(name);
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let inbox =
         AlertInbox::create(&config, &[("revops", json!({"kind": ["contract_review"]}))]).await;
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's clients record their calls as its own (see `iam_in_step`).
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
             webhook_secret: None,
         },
         disposition: DispositionApp {
-            store: store.clone(),
+            store: function_store("disposition", &table).await,
             contract: Arc::clone(&contract),
         },
         watchdog: WatchdogApp {
-            store: store.clone(),
-            alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+            store: function_store("watchdog", &table).await,
+            alerts: AlertPublisher::from_config(
+                &moto().function_config("watchdog").await,
+                &inbox.topic_arn,
+            ),
             contract: Arc::clone(&contract),
         },
-        report: ReportApp { store, contract },
+        report: ReportApp {
+            store: function_store("report", &table).await,
+            contract,
+        },
         inbox,
+        store: setup,
     }
 }
 
@@ -493,9 +504,9 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     let emails = run_scenario(&s, 0x5EED_2026, 200).await;
 
     let month = Month::parse("2026-11").unwrap();
-    let items = s.report.store.rollups(&[month]).await.unwrap();
+    let items = s.store.rollups(&[month]).await.unwrap();
     let report = build_report(month, month, None, &items);
-    let expected = recount(&s.report.store, &emails).await;
+    let expected = recount(&s.store, &emails).await;
 
     let all = report
         .row("2026-11", "all", "all")

@@ -37,7 +37,7 @@ use leadwatch_api::entry::gateway_time;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, repo_root, unique_name};
+use leadwatch_e2e::{function_store, moto, repo_root, unique_name};
 
 /// The functions behind the HTTP API, by their `x-leadwatch-function` name.
 const FUNCTIONS: [&str; 3] = ["ingest", "disposition", "report"];
@@ -179,23 +179,25 @@ struct Apps {
 /// Every function's app over one fresh table on the test binary's moto.
 async fn apps() -> Apps {
     let config = moto().sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        unique_name("openapi"),
-    );
-    store.create_table().await.unwrap();
+    let table = unique_name("openapi");
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's calls are recorded as its own (see `iam_in_step`).
     Apps {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
             webhook_secret: None,
         },
         disposition: DispositionApp {
-            store: store.clone(),
+            store: function_store("disposition", &table).await,
             contract: Arc::clone(&contract),
         },
-        report: ReportApp { store, contract },
+        report: ReportApp {
+            store: function_store("report", &table).await,
+            contract,
+        },
     }
 }
 

@@ -282,18 +282,35 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
         by(&sam, probe("GET", format!("/leads/{rae}"), "", "")),
         by(&sam, probe("GET", "/leads/ld_nobody", "", "")),
         probe("DELETE", format!("/leads/{rae}"), "", ""),
-        probe(
-            "POST",
-            format!("/leads/{rae}/accept"),
-            "application/json",
-            r#"{"by":"sam@seller.io"}"#,
+        by(
+            &sam,
+            probe(
+                "POST",
+                format!("/leads/{rae}/accept"),
+                "application/json",
+                r#"{"by":"sam@seller.io"}"#,
+            ),
         ),
-        probe(
-            "POST",
-            format!("/leads/{ola}/reject"),
-            "application/json",
-            r#"{"by":"sam@seller.io","reason":"nope"}"#,
+        by(
+            &eve,
+            probe(
+                "POST",
+                format!("/leads/{ola}/reject"),
+                "application/json",
+                r#"{"reason":"nope"}"#,
+            ),
         ),
+        // Sam may not act on an EMEA lead, and nobody without a token on any.
+        by(
+            &sam,
+            probe(
+                "POST",
+                format!("/leads/{ola}/accept"),
+                "application/json",
+                "",
+            ),
+        ),
+        probe("GET", format!("/leads/{rae}"), "", ""),
         staged,
         queue,
         report,
@@ -422,17 +439,22 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
     assert_eq!(
         statuses,
         vec![
-            201, 201, 201, 400, 422, 415, 413, 405, 200, 200, 404, 405, 200, 422, 200, 200, 200,
-            422, 200, 404
+            201, 201, 201, 400, 422, 415, 413, 405, 200, 200, 404, 405, 200, 422, 403, 401, 200,
+            200, 200, 422, 200, 404
         ],
         "{served_answers:#?}"
     );
     assert_eq!(served_answers[2].replayed.as_deref(), Some("true"));
     assert_eq!(served_answers[7].allow.as_deref(), Some("POST"));
     assert!(
-        served_answers[18].body.contains(&rae),
+        served_answers[14].body.contains("dispose:ae-emea"),
+        "{:?}",
+        served_answers[14]
+    );
+    assert!(
+        served_answers[20].body.contains(&rae),
         "the SAL is exported"
     );
-    let queue: Value = serde_json::from_str(&served_answers[15].body).expect("queue JSON");
+    let queue: Value = serde_json::from_str(&served_answers[17].body).expect("queue JSON");
     assert_eq!(queue["as_of"], json!(received_at()));
 }

@@ -18,7 +18,7 @@ use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refuse
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
+use leadwatch_e2e::{function_store, moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 use leadwatch_watchdog::{run, WatchdogApp};
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -35,11 +35,9 @@ struct Stack {
 /// marketing (returned leads).
 async fn stack() -> Stack {
     let config = moto().sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        unique_name("watchdog"),
-    );
-    store.create_table().await.unwrap();
+    let table = unique_name("watchdog");
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let inbox = AlertInbox::create(
         &config,
         &[
@@ -50,15 +48,19 @@ async fn stack() -> Stack {
     )
     .await;
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's clients record their calls as its own (see `iam_in_step`).
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
             webhook_secret: None,
         },
         watchdog: WatchdogApp {
-            store,
-            alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+            store: function_store("watchdog", &table).await,
+            alerts: AlertPublisher::from_config(
+                &moto().function_config("watchdog").await,
+                &inbox.topic_arn,
+            ),
             contract,
         },
         inbox,

@@ -15,7 +15,7 @@ use leadwatch_api::ingest::{handle, IngestApp};
 use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name};
+use leadwatch_e2e::{function_store, moto, unique_name};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -40,15 +40,19 @@ async fn put_parameter(kind: ParameterType, value: &str) -> String {
     name
 }
 
+/// The secrets adapter as the ingest function uses it: its reads are recorded as the
+/// function's calls (see `iam_in_step`).
+async fn parameters() -> ParameterStore {
+    ParameterStore::from_config(&moto().function_config("ingest").await)
+}
+
 async fn app(secret: Vec<u8>) -> IngestApp {
     let config = moto().sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        unique_name("secret"),
-    );
-    store.create_table().await.unwrap();
+    let table = unique_name("secret");
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     IngestApp {
-        store,
+        store: function_store("ingest", &table).await,
         contract: Arc::new(Contract::default_contract().unwrap()),
         webhook_secret: Some(secret),
     }
@@ -76,7 +80,8 @@ fn signed_post(secret: &[u8], email: &str) -> Request {
 #[tokio::test]
 async fn a_secure_string_parameter_is_the_key_ingest_checks_signatures_with() {
     let name = put_parameter(ParameterType::SecureString, "whsec_from_ssm").await;
-    let secret = ParameterStore::new(ssm().await)
+    let secret = parameters()
+        .await
         .secret(&name)
         .await
         .expect("read the secret");
@@ -101,7 +106,8 @@ async fn a_secure_string_parameter_is_the_key_ingest_checks_signatures_with() {
 #[tokio::test]
 async fn a_missing_parameter_is_an_error_that_names_it() {
     let name = format!("/leadwatch/{}/absent", unique_name("test"));
-    let e = ParameterStore::new(ssm().await)
+    let e = parameters()
+        .await
         .secret(&name)
         .await
         .expect_err("no such parameter");
@@ -116,7 +122,8 @@ async fn a_missing_parameter_is_an_error_that_names_it() {
 #[tokio::test]
 async fn a_blank_secret_is_refused() {
     let name = put_parameter(ParameterType::SecureString, "   ").await;
-    let e = ParameterStore::new(ssm().await)
+    let e = parameters()
+        .await
         .secret(&name)
         .await
         .expect_err("blank secret");
@@ -128,9 +135,6 @@ async fn a_blank_secret_is_refused() {
 async fn a_plain_string_parameter_still_works() {
     // Warned about at cold start (stored unencrypted) but not an outage.
     let name = put_parameter(ParameterType::String, "whsec_plain").await;
-    let secret = ParameterStore::new(ssm().await)
-        .secret(&name)
-        .await
-        .unwrap();
+    let secret = parameters().await.secret(&name).await.unwrap();
     assert_eq!(secret, b"whsec_plain");
 }

@@ -1,7 +1,7 @@
 //! Lambda entry point of the ingest function: build the route set's state once per cold
 //! start, then serve `leadwatch_api::ingest` through the Runtime API.
 
-use leadwatch_adapters::aws::{sdk_config, TimeBudget};
+use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::{config, secrets, store::Store};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
@@ -11,7 +11,7 @@ use leadwatch_api::ingest::{routes, IngestApp};
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let contract = config::contract_from_env()?;
-    let aws = sdk_config(TimeBudget::HTTP_API).await;
+    let aws = function_config("ingest", TimeBudget::HTTP_API).await;
     // A secret that cannot be read ends the cold start (one error line that names the
     // parameter), rather than serving webhooks unchecked.
     let source = config::webhook_secret_source_from_env();

@@ -17,7 +17,7 @@ use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_ssm::Client;
 
-use crate::aws::{sdk_config, TimeBudget};
+use crate::aws::{sdk_config, ssm_client, TimeBudget};
 use crate::config::WebhookSecretSource;
 
 #[derive(thiserror::Error)]
@@ -95,7 +95,7 @@ impl ParameterStore {
 
     /// A client of `config`: the shared one of [`crate::aws::sdk_config`].
     pub fn from_config(config: &SdkConfig) -> Self {
-        ParameterStore::new(Client::new(config))
+        ParameterStore::new(ssm_client(config))
     }
 
     /// A client of the shared configuration under [`TimeBudget::HTTP_API`]: the cold

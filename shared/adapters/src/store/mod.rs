@@ -49,7 +49,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use crate::aws::{sdk_config, TimeBudget};
+use crate::aws::{dynamodb_client, sdk_config, TimeBudget};
 use crate::emf::Metrics;
 
 pub use idempotency::StoredResponse;
@@ -132,7 +132,7 @@ impl Store {
     /// `LEADWATCH_METRICS_NAMESPACE` is set.
     pub fn from_config(config: &SdkConfig) -> Self {
         let table = std::env::var("LEADWATCH_TABLE").unwrap_or_else(|_| "leadwatch".into());
-        Store::new(Client::new(config), table).with_metrics(Metrics::from_env())
+        Store::new(dynamodb_client(config), table).with_metrics(Metrics::from_env())
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
