@@ -185,6 +185,7 @@ mod tests {
         };
         let contract = Contract::default_contract().unwrap();
         LeadState::new(
+            leadwatch_core::LeadIds::development().id_for(&profile.email),
             profile,
             &contract,
             Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
