@@ -12,7 +12,9 @@ mod fields;
 mod parse;
 
 pub use fields::text_value;
-pub use parse::{honeypot_in, json_object, parse_lead_form, parse_lead_json, parse_signal_batch};
+pub use parse::{
+    form_pairs, honeypot_in, json_object, parse_lead_form, parse_lead_json, parse_signal_batch,
+};
 
 /// Who the lead is. Everything but the email is optional: forms differ.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

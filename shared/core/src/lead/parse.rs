@@ -88,14 +88,7 @@ pub fn parse_lead_form(
     contract: &Contract,
     now: DateTime<Utc>,
 ) -> Result<Submission, Vec<FieldError>> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| vec![FieldError::new("body", "is not valid UTF-8")])?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).map_err(|e| {
-        vec![FieldError::new(
-            "body",
-            format!("is not a valid form encoding: {e}"),
-        )]
-    })?;
+    let pairs = form_pairs(body)?;
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
     for (k, v) in pairs {
@@ -154,6 +147,19 @@ pub fn parse_lead_form(
     }
     submission.honeypot_filled = honeypot_filled;
     Ok(submission)
+}
+
+/// A URL-encoded form body (UTF-8) as its decoded name/value pairs, in order. The one
+/// place form bodies are decoded: both lanes' form posts go through it.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, Vec<FieldError>> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| vec![FieldError::new("body", "is not valid UTF-8")])?;
+    serde_urlencoded::from_str(text).map_err(|e| {
+        vec![FieldError::new(
+            "body",
+            format!("is not a valid form encoding: {e}"),
+        )]
+    })
 }
 
 /// Parse `POST /leads/{id}/signals`: `{"signals": [...], "submission_id": "..."}`.
