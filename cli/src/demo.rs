@@ -25,7 +25,6 @@ use serde_json::json;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::report::{render_table, Month};
 use leadwatch_core::Contract;
 
@@ -33,7 +32,7 @@ mod handlers;
 mod queues;
 mod script;
 
-use handlers::{dispose, submit, Handlers};
+use handlers::{demo_secrets, dispose, submit, Handlers, DEMO_CRM_SECRET};
 use queues::{drain, subscribe};
 use script::{scenario, What};
 
@@ -229,20 +228,24 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?,
     );
-    let zoe = json!({
-        "email": "zoe.quinn@example-na.com", "first_name": "Zoe", "last_name": "Quinn",
-        "title": "VP Sales", "company": "Example", "employees": 400, "industry": "saas",
-        "country": "US", "source": "website",
-        "signals": [{"type": "demo_request", "question": true, "detail": "Can I see it this week?"}]
-    });
-    let zoe_id = lead_id_for("zoe.quinn@example-na.com");
+    let zoe = "form=demo&email=zoe.quinn%40example-na.com&first_name=Zoe&last_name=Quinn\
+               &title=VP+Sales&company=Example&employees=400&industry=saas&country=US\
+               &message=Can+I+see+it+this+week%3F";
+    let (sources, lead_ids) = demo_secrets();
+    let zoe_id = lead_ids.id_for("zoe.quinn@example-na.com");
+    let crm_body = json!({"signals": [{"type": "meeting_accepted"}]}).to_string();
     serve::say(&format!(
         "\n== The HTTP API on the demo's leads (table {table})\n{routes}\n\
          Try it. The server stamps the real clock; the demo's leads live in 23-25 November 2026.\n\n  \
-         # a demo request: a fast-lane MQL for ae-na\n  \
-         curl -s -X POST {base}/leads -H 'content-type: application/json' -d '{zoe}'\n\n  \
+         # a demo request from the public website form: the visitor gets a receipt only\n  \
+         curl -s -X POST {base}/leads -d '{zoe}'\n\n  \
          # that lead, by id: state, assessment, handoff packet, audit history\n  \
          curl -s {base}/leads/{zoe_id}\n\n  \
+         # the CRM reports a meeting: signed with its secret ({secret})\n  \
+         ts=$(date +%s); body='{crm_body}'\n  \
+         sig=$(printf '%s.%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac {secret} | sed 's/.* //')\n  \
+         curl -s -X POST {base}/leads/{zoe_id}/signals -H 'content-type: application/json' \\\n    \
+         -H 'x-leadwatch-source: crm' -H \"x-leadwatch-timestamp: $ts\" -H \"x-leadwatch-signature: sha256=$sig\" -d \"$body\"\n\n  \
          # the team's open MQLs, oldest first, with business minutes left\n  \
          curl -s '{base}/queue?team=ae-na'\n\n  \
          # SLA adherence for the month\n  \
@@ -251,11 +254,12 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
          Press Ctrl-C to stop the server.",
         table = store.table_name(),
         routes = serve::describe(&base).trim_end(),
+        secret = DEMO_CRM_SECRET,
     ));
     serve::init_logging();
     serve::run(
         listener,
-        serve::Api::new(store, contract, None),
+        serve::Api::new(store, contract).with_ingest(sources, lead_ids),
         serve::ctrl_c(),
     )
     .await

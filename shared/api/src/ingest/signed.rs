@@ -11,8 +11,10 @@
 //! * The signature must match one of the source's active secrets (two while it rotates).
 //! * The source may send only its own signal types (`[intake.sources]`); sales-side
 //!   signals come only from a source marked `sales = true`.
-//! * A signature is applied once: the first request claims it in the table until its
-//!   window has passed, and a replay is refused with 409 `replayed`, writing nothing.
+//! * A signature is applied once: the first request that writes claims it in the table
+//!   until its window has passed. A replay is answered with the first answer if it
+//!   carries an idempotency key (`Idempotency-Key` or `submission_id`) that has one,
+//!   else refused with 409 `replayed`; either way it writes nothing.
 //! * The answer is the lead's full summary (status, scores, team, gates), as a trusted
 //!   system needs it.
 
@@ -151,29 +153,6 @@ async fn claim(app: &IngestApp, headers: &HeaderMap, source: &str) -> Result<Cla
     }
 }
 
-/// Verify and claim, run `handle`, and give the signature back if the request wrote
-/// nothing, so that a sender's retry of a failed request is not taken for a replay.
-async fn signed<F>(
-    app: &IngestApp,
-    headers: &HeaderMap,
-    body: &[u8],
-    now: DateTime<Utc>,
-    handle: impl FnOnce(String) -> F,
-) -> Result<Response, ApiError>
-where
-    F: std::future::Future<Output = Result<Response, ApiError>>,
-{
-    let source = verify(app, headers, body, now)?;
-    let claimed = claim(app, headers, &source).await?;
-    let result = handle(source).await;
-    if result.is_err() {
-        if let Err(e) = app.store.release_signature(&claimed.digest).await {
-            tracing::error!(error = %e, "could not release the signature of a failed request");
-        }
-    }
-    result
-}
-
 /// `POST /leads` from a signed source.
 pub(super) async fn post_lead(
     app: &IngestApp,
@@ -181,50 +160,47 @@ pub(super) async fn post_lead(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let raw = body.clone();
-    signed(app, headers, &raw, now, |source| async move {
-        let parsed = match decode(headers, body.clone()).await? {
-            PostBody::Json(bytes) => parse_lead_json(&bytes, &app.contract, now),
-            PostBody::Form(pairs) => {
-                let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string())
-                })?;
-                parse_lead_form(encoded.as_bytes(), &app.contract, now)
-            }
-        };
-        let submission = parsed.map_err(ApiError::invalid)?;
-        if submission.honeypot_filled {
-            tracing::info!(source, "honeypot field filled in a signed post; dropped");
-            return Ok(json_response(
-                StatusCode::ACCEPTED,
-                &json!({ "status": "accepted" }),
-            ));
+    let source = verify(app, headers, &body, now)?;
+    let parsed = match decode(headers, body.clone()).await? {
+        PostBody::Json(bytes) => parse_lead_json(&bytes, &app.contract, now),
+        PostBody::Form(pairs) => {
+            let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string())
+            })?;
+            parse_lead_form(encoded.as_bytes(), &app.contract, now)
         }
-        let refused = check_source_signals(&app.contract, &source, &submission.signals);
-        if !refused.is_empty() {
-            return Err(ApiError::invalid(refused));
-        }
-        let lead_id = app.lead_ids.id_for(&submission.profile.email);
-        // Keys are per lead: a tool that reuses a submission id for another person
-        // still gets that person stored, and a new lead can keep the record of the
-        // request that created it in its own item (see the store's module docs).
-        let key = idempotency_key(
-            headers,
-            &format!("leads:{lead_id}"),
-            submission.submission_id.as_deref(),
-        )?;
-        let request = SignalWrite {
-            lead_id: &lead_id,
-            profile: Some(&submission.profile),
-            signals: &submission.signals,
-            may_create: true,
-            profile_update: ProfileUpdate::Replace,
-            key,
-            hash: request_hash("POST", "/leads", &body),
-        };
-        answer(app, request, now).await
-    })
-    .await
+    };
+    let submission = parsed.map_err(ApiError::invalid)?;
+    if submission.honeypot_filled {
+        tracing::info!(source, "honeypot field filled in a signed post; dropped");
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "status": "accepted" }),
+        ));
+    }
+    let refused = check_source_signals(&app.contract, &source, &submission.signals);
+    if !refused.is_empty() {
+        return Err(ApiError::invalid(refused));
+    }
+    let lead_id = app.lead_ids.id_for(&submission.profile.email);
+    // Keys are per lead: a tool that reuses a submission id for another person
+    // still gets that person stored, and a new lead can keep the record of the
+    // request that created it in its own item (see the store's module docs).
+    let key = idempotency_key(
+        headers,
+        &format!("leads:{lead_id}"),
+        submission.submission_id.as_deref(),
+    )?;
+    let request = SignalWrite {
+        lead_id: &lead_id,
+        profile: Some(&submission.profile),
+        signals: &submission.signals,
+        may_create: true,
+        profile_update: ProfileUpdate::Replace,
+        key,
+        hash: request_hash("POST", "/leads", &body),
+    };
+    answer(app, headers, &source, request, now).await
 }
 
 /// `POST /leads/{id}/signals` from a signed source.
@@ -235,49 +211,50 @@ pub(super) async fn post_signals(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let raw = body.clone();
-    signed(app, headers, &raw, now, |source| async move {
-        let bytes = match decode(headers, body.clone()).await? {
-            PostBody::Json(bytes) => bytes,
-            PostBody::Form(_) => {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "signals are sent as application/json",
-                ))
-            }
-        };
-        let batch = parse_signal_batch(&bytes, &app.contract, now).map_err(ApiError::invalid)?;
-        let refused = check_source_signals(&app.contract, &source, &batch.signals);
-        if !refused.is_empty() {
-            return Err(ApiError::invalid(refused));
+    let source = verify(app, headers, &body, now)?;
+    let bytes = match decode(headers, body.clone()).await? {
+        PostBody::Json(bytes) => bytes,
+        PostBody::Form(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "signals are sent as application/json",
+            ))
         }
-        if !lead.is_plausible() {
-            return Err(ApiError::not_found("lead"));
-        }
-        let key = idempotency_key(
-            headers,
-            &format!("signals:{}", lead.0),
-            batch.submission_id.as_deref(),
-        )?;
-        let request = SignalWrite {
-            lead_id: &lead.0,
-            profile: None,
-            signals: &batch.signals,
-            may_create: false,
-            profile_update: ProfileUpdate::Replace,
-            key,
-            hash: request_hash("POST", "/leads/{id}/signals", &body),
-        };
-        answer(app, request, now).await
-    })
-    .await
+    };
+    let batch = parse_signal_batch(&bytes, &app.contract, now).map_err(ApiError::invalid)?;
+    let refused = check_source_signals(&app.contract, &source, &batch.signals);
+    if !refused.is_empty() {
+        return Err(ApiError::invalid(refused));
+    }
+    if !lead.is_plausible() {
+        return Err(ApiError::not_found("lead"));
+    }
+    let key = idempotency_key(
+        headers,
+        &format!("signals:{}", lead.0),
+        batch.submission_id.as_deref(),
+    )?;
+    let request = SignalWrite {
+        lead_id: &lead.0,
+        profile: None,
+        signals: &batch.signals,
+        may_create: false,
+        profile_update: ProfileUpdate::Replace,
+        key,
+        hash: request_hash("POST", "/leads/{id}/signals", &body),
+    };
+    answer(app, headers, &source, request, now).await
 }
 
-/// Write and answer with the lead's summary; a retry with the same idempotency key
-/// gets the first answer.
+/// Write and answer with the lead's summary. A retry with the same idempotency key
+/// gets the first answer, whatever its signature; otherwise the signature is claimed
+/// first (a replay: 409, nothing written) and given back if nothing was written, so
+/// that a sender's retry of a failed request is not taken for a replay.
 async fn answer(
     app: &IngestApp,
+    headers: &HeaderMap,
+    source: &str,
     request: SignalWrite<'_>,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
@@ -286,14 +263,20 @@ async fn answer(
             return Ok(response);
         }
     }
+    let claimed = claim(app, headers, source).await?;
     let key = request.key.clone();
     let hash = request.hash.clone();
     let lead_id = request.lead_id.to_string();
-    match write(app, request, now, |i| {
+    let wrote = write(app, request, now, |i| {
         (summary_status(i), i.summary.to_string())
     })
-    .await?
-    {
+    .await;
+    if !matches!(wrote, Ok(Wrote::Stored(_))) {
+        if let Err(e) = app.store.release_signature(&claimed.digest).await {
+            tracing::error!(error = %e, "could not release the signature of a request that wrote nothing");
+        }
+    }
+    match wrote? {
         Wrote::Stored(ingested) => Ok(json_response(summary_status(&ingested), &ingested.summary)),
         // A concurrent twin with the same key won the race: answer as it did.
         Wrote::Duplicate => answer_duplicate(&app.store, key.as_deref(), &hash, &lead_id).await,
