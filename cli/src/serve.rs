@@ -120,9 +120,10 @@ pub async fn ingest_secrets(
 ) -> Result<(SourceSecrets, LeadIds), String> {
     use leadwatch_adapters::{config as settings, secrets};
     let names = contract.spec.intake.sources.keys().map(String::as_str);
-    let sources = secrets::source_secrets(config, names, settings::source_secrets_setting_from_env())
-        .await
-        .map_err(|e| e.to_string())?;
+    let sources =
+        secrets::source_secrets(config, names, settings::source_secrets_setting_from_env())
+            .await
+            .map_err(|e| e.to_string())?;
     let lead_ids = secrets::lead_ids(config, settings::lead_id_key_source_from_env())
         .await
         .map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 
 pub mod moto;
 pub mod runtime_api;
+pub mod signed;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -11,6 +12,7 @@ use std::sync::OnceLock;
 use aws_config::BehaviorVersion;
 
 pub use moto::{repo_root, MotoServer};
+pub use signed::{lead_id, signed, signed_as, test_sources, CRM_SECRET, MARKETING_SECRET};
 
 /// The shared moto server of this test binary, started on first use. It exits with the
 /// test binary (see [`moto`]'s module docs), even though a static is never dropped.

@@ -42,7 +42,12 @@ fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(LeadIds::development().id_for(&profile.email), profile, contract, mql_at());
+    let mut state = LeadState::new(
+        LeadIds::development().id_for(&profile.email),
+        profile,
+        contract,
+        mql_at(),
+    );
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),
@@ -64,7 +69,12 @@ fn nurtured(i: usize, contract: &Contract) -> LeadState {
         country: Some("US".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(LeadIds::development().id_for(&profile.email), profile, contract, mql_at());
+    let mut state = LeadState::new(
+        LeadIds::development().id_for(&profile.email),
+        profile,
+        contract,
+        mql_at(),
+    );
     let view = Signal {
         kind: "blog_view".into(),
         at: mql_at(),

@@ -132,7 +132,11 @@ impl Scenario {
     /// `[intake.forms]`) whose hidden `signal` field names its signal; `message`
     /// becomes the signal's detail.
     fn form(&mut self, at: DateTime<Utc>, signal: &str, message: &str, p: Person) -> &'static str {
-        let form = if signal == "demo_request" { "demo" } else { signal };
+        let form = if signal == "demo_request" {
+            "demo"
+        } else {
+            signal
+        };
         let mut fields = p.fields();
         fields.extend(
             [

@@ -34,13 +34,18 @@ pub enum PostBody {
     Form(Vec<(String, String)>),
 }
 
-/// Decode `raw` as its `Content-Type` says.
+/// Decode `raw` as its `Content-Type` says. A form's `_charset_` field is spent on
+/// decoding it and is not among the fields returned.
 pub async fn decode(headers: &HeaderMap, raw: Bytes) -> Result<PostBody, ApiError> {
     let declared = declared_charset(headers)?;
+    let fields = |mut pairs: Vec<(String, String)>| {
+        pairs.retain(|(name, _)| name != CHARSET_FIELD);
+        PostBody::Form(pairs)
+    };
     match content_type(headers).as_str() {
         "application/json" | "" => json(raw, declared).map(PostBody::Json),
-        "application/x-www-form-urlencoded" => url_encoded(&raw, declared).map(PostBody::Form),
-        "multipart/form-data" => multipart(headers, raw, declared).await.map(PostBody::Form),
+        "application/x-www-form-urlencoded" => url_encoded(&raw, declared).map(fields),
+        "multipart/form-data" => multipart(headers, raw, declared).await.map(fields),
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -263,7 +263,17 @@ async fn answer(
             return Ok(response);
         }
     }
-    let claimed = claim(app, headers, source).await?;
+    let claimed = match claim(app, headers, source).await {
+        Ok(claimed) => claimed,
+        // A twin of this request (same signature) is being written: with a key, its
+        // answer is this request's answer, once it is stored.
+        Err(replayed) => {
+            return match &request.key {
+                Some(k) => first_answer(app, k, &request.hash, request.lead_id).await,
+                None => Err(replayed),
+            }
+        }
+    };
     let key = request.key.clone();
     let hash = request.hash.clone();
     let lead_id = request.lead_id.to_string();
@@ -281,4 +291,25 @@ async fn answer(
         // A concurrent twin with the same key won the race: answer as it did.
         Wrote::Duplicate => answer_duplicate(&app.store, key.as_deref(), &hash, &lead_id).await,
     }
+}
+
+/// How long a request waits for the answer of a twin that claimed its signature first.
+const TWIN_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+const TWIN_WAITS: u32 = 30;
+
+/// The stored answer under `key`, waiting a little for a twin still writing it; 409
+/// `duplicate_request` if it does not come.
+async fn first_answer(
+    app: &IngestApp,
+    key: &str,
+    hash: &str,
+    lead_id: &str,
+) -> Result<Response, ApiError> {
+    for _ in 0..TWIN_WAITS {
+        if let Some(response) = replay_stored(&app.store, key, hash, Some(lead_id)).await? {
+            return Ok(response);
+        }
+        tokio::time::sleep(TWIN_WAIT).await;
+    }
+    answer_duplicate(&app.store, Some(key), hash, lead_id).await
 }
