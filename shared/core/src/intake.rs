@@ -292,10 +292,11 @@ pub fn dedupe_keys(digest: &str, now: DateTime<Utc>) -> [String; 2] {
     ]
 }
 
-/// The opaque receipt a public post is answered with: stable for one submission (a
-/// repeat gets the same one) and meaningless without the deployment's key.
-pub fn receipt_for(ids: &LeadIds, digest: &str) -> String {
-    format!("rcpt_{}", ids.opaque_id("receipt", digest.as_bytes()))
+/// The opaque receipt a public post is answered with, made from its dedupe key (see
+/// [`dedupe_keys`]): a repeat is answered with the receipt of the post it repeats, and
+/// without the deployment's key a receipt says nothing about the post.
+pub fn receipt_for(ids: &LeadIds, key: &str) -> String {
+    format!("rcpt_{}", ids.opaque_id("receipt", key.as_bytes()))
 }
 
 /// The part of `newer` a public post may add to a known lead's profile: the fields

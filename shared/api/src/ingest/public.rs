@@ -90,16 +90,15 @@ async fn receive<'a>(
     let submission = &public.submission;
     let lead_id = app.lead_ids.id_for(&submission.profile.email);
     let digest = dedupe_digest(&lead_id, &public.form, submission);
-    let receipt = receipt_for(&app.lead_ids, &digest);
     let [key, previous] = dedupe_keys(&digest, now);
     for k in [&key, &previous] {
-        if app
-            .store
-            .stored_response(k, Some(&lead_id))
-            .await?
-            .is_some()
-        {
+        if let Some(first) = app.store.stored_response(k, Some(&lead_id)).await? {
             tracing::info!(form = %public.form, "repeated public post; nothing stored");
+            // The first post's receipt, as it was answered.
+            let receipt = serde_json::from_str::<serde_json::Value>(&first.body)
+                .ok()
+                .and_then(|v| v["receipt"].as_str().map(str::to_string))
+                .unwrap_or_else(|| receipt_for(&app.lead_ids, k));
             return Ok(Received {
                 form,
                 receipt,
@@ -107,6 +106,8 @@ async fn receive<'a>(
             });
         }
     }
+    // One receipt per stored submission: its key names the content and the time bucket.
+    let receipt = receipt_for(&app.lead_ids, &key);
     let answer = json!({ "status": "received", "receipt": receipt }).to_string();
     let request = SignalWrite {
         lead_id: &lead_id,
