@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 use aws_config::BehaviorVersion;
 
 pub use moto::{repo_root, MotoServer};
-pub use signed::{lead_id, signed, signed_as, test_sources, CRM_SECRET, MARKETING_SECRET};
+pub use signed::{
+    lead_id, signed, signed_as, table_snapshot, test_sources, CRM_SECRET, MARKETING_SECRET,
+};
 
 /// The shared moto server of this test binary, started on first use. It exits with the
 /// test binary (see [`moto`]'s module docs), even though a static is never dropped.

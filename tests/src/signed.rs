@@ -46,3 +46,47 @@ pub fn signed_as(
 pub fn lead_id(email: &str) -> String {
     LeadIds::development().id_for(email)
 }
+
+/// Every item of `store`'s table as text, in a stable order (nested maps sorted): two
+/// snapshots are equal exactly when nothing was written in between.
+pub async fn table_snapshot(store: &leadwatch_adapters::store::Store) -> Vec<String> {
+    let out = store
+        .client()
+        .scan()
+        .table_name(store.table_name())
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("scan the table");
+    let mut items: Vec<String> = out
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(|item| canonical_map(item))
+        .collect();
+    items.sort();
+    items
+}
+
+fn canonical_map(
+    map: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> String {
+    let mut pairs: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{k}={}", canonical(v)))
+        .collect();
+    pairs.sort();
+    format!("{{{}}}", pairs.join(","))
+}
+
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match value {
+        A::M(map) => canonical_map(map),
+        A::L(list) => format!(
+            "[{}]",
+            list.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => format!("{other:?}"),
+    }
+}

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::{handle, IngestApp};
 use leadwatch_core::Contract;
-use leadwatch_e2e::{lead_id, moto, signed, signed_as, unique_name, MARKETING_SECRET};
+use leadwatch_e2e::{
+    lead_id, moto, signed, signed_as, table_snapshot, unique_name, MARKETING_SECRET,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 /// What Chromium sends when a plain HTML form navigates.
@@ -66,29 +68,9 @@ fn named(r: &Response<Body>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Every item of the app's table, in a stable order: a write of any kind changes it.
+/// Every item of the app's table (see [`table_snapshot`]).
 async fn table(app: &IngestApp) -> Vec<String> {
-    let out = app
-        .store
-        .client()
-        .scan()
-        .table_name(app.store.table_name())
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    let mut items: Vec<String> = out
-        .items
-        .unwrap_or_default()
-        .iter()
-        .map(|item| {
-            let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            pairs.sort();
-            pairs.join(";")
-        })
-        .collect();
-    items.sort();
-    items
+    table_snapshot(&app.store).await
 }
 
 const DEMO: &str = "form=demo&email=dana%40northwind.io&first_name=Dana&last_name=Lee\

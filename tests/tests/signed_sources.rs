@@ -14,7 +14,7 @@ use leadwatch_adapters::secrets::SourceSecrets;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::{handle, IngestApp};
 use leadwatch_core::Contract;
-use leadwatch_e2e::{lead_id, moto, signed, signed_as, unique_name};
+use leadwatch_e2e::{lead_id, moto, signed, signed_as, table_snapshot, unique_name};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -46,29 +46,9 @@ fn json_of(r: &Response<Body>) -> Value {
     serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null)
 }
 
-/// Every item of the app's table, in a stable order: a write of any kind changes it.
+/// Every item of the app's table (see [`table_snapshot`]).
 async fn table(app: &IngestApp) -> Vec<String> {
-    let out = app
-        .store
-        .client()
-        .scan()
-        .table_name(app.store.table_name())
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    let mut items: Vec<String> = out
-        .items
-        .unwrap_or_default()
-        .iter()
-        .map(|item| {
-            let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            pairs.sort();
-            pairs.join(";")
-        })
-        .collect();
-    items.sort();
-    items
+    table_snapshot(&app.store).await
 }
 
 fn lead(email: &str) -> Value {
