@@ -185,3 +185,40 @@ async fn while_a_source_rotates_both_of_its_secrets_are_accepted() {
         );
     }
 }
+
+#[tokio::test]
+async fn signed_requests_need_a_known_source_and_its_secret() {
+    let app = app(leadwatch_e2e::test_sources()).await;
+    let body = lead("signed@acme.io").to_string();
+    let raw = |payload: &str| post("/leads", &serde_json::from_str::<Value>(payload).unwrap());
+    let t = now();
+    let tampered = {
+        let mut r = signed(raw(&body), t);
+        *r.body_mut() = Body::Text(body.replace("Acme", "Evil"));
+        r
+    };
+    let mut no_source = signed(raw(&body), t);
+    no_source.headers_mut().remove("x-leadwatch-source");
+    for (req, label) in [
+        (tampered, "tampered"),
+        (signed(raw(&body), t - Duration::seconds(301)), "stale"),
+        (signed_as(raw(&body), "crm", b"wrong", t), "wrong secret"),
+        (signed_as(raw(&body), "nobody", b"x", t), "unknown source"),
+        (no_source, "no source"),
+    ] {
+        let r = handle(&app, req, now()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{label}");
+        assert_eq!(json_of(&r)["error"], "bad_signature", "{label}");
+    }
+    // Without any signature it is a public post, held to a form: this one names none.
+    let r = handle(&app, raw(&body), now()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(app
+        .store
+        .get_lead(&leadwatch_e2e::lead_id("signed@acme.io"))
+        .await
+        .unwrap()
+        .is_none());
+    let ok = handle(&app, signed(raw(&body), t - Duration::seconds(60)), now()).await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+}
