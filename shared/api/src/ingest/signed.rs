@@ -26,7 +26,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use leadwatch_core::commands::ingest::ProfileUpdate;
-use leadwatch_core::intake::check_source_signals;
+use leadwatch_core::intake::{check_source_signals, receipt_for};
 use leadwatch_core::lead::{parse_lead_form, parse_lead_json, parse_signal_batch};
 use leadwatch_core::text::clip;
 
@@ -173,9 +173,12 @@ pub(super) async fn post_lead(
     let submission = parsed.map_err(ApiError::invalid)?;
     if submission.honeypot_filled {
         tracing::info!(source, "honeypot field filled in a signed post; dropped");
+        // The public lane's answer to a bot: one shape for every 202.
+        let digest = hex::encode(Sha256::digest(&body));
+        let receipt = receipt_for(&app.lead_ids, &digest);
         return Ok(json_response(
             StatusCode::ACCEPTED,
-            &json!({ "status": "accepted" }),
+            &json!({ "status": "received", "receipt": receipt }),
         ));
     }
     let refused = check_source_signals(&app.contract, &source, &submission.signals);
