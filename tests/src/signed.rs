@@ -62,7 +62,7 @@ pub async fn table_snapshot(store: &leadwatch_adapters::store::Store) -> Vec<Str
         .items
         .unwrap_or_default()
         .iter()
-        .map(|item| canonical_map(item))
+        .map(canonical_map)
         .collect();
     items.sort();
     items

@@ -341,7 +341,7 @@ pub fn check_source_signals(
     signals
         .iter()
         .enumerate()
-        .filter(|(_, s)| !spec.signals.iter().any(|k| *k == s.kind))
+        .filter(|(_, s)| !spec.signals.contains(&s.kind))
         .map(|(i, s)| {
             let why = if contract.is_sales_signal(&s.kind) && !spec.sales {
                 "is a sales-side signal: it is accepted only from a signed sales source".to_string()

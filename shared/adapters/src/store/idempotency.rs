@@ -106,7 +106,9 @@ impl IdempotencyRecord {
     pub(super) fn in_genesis(&self, state: &LeadState) -> CreatedBy {
         // An answer that is the lead's summary is not stored: it is rebuilt from the
         // state of this same version when it is needed (see `CreatedBy::answered`).
-        let is_summary = self.response.body == state.summary(true).to_string();
+        // Compared as text: the body is the JSON text that was answered.
+        let summary = state.summary(true).to_string();
+        let is_summary = self.response.body == summary;
         CreatedBy {
             key: self.key.clone(),
             request_hash: self.response.request_hash.clone(),
