@@ -10,6 +10,9 @@ scripts/stack.sh venv
 # The emulator's write-capacity figures back a test's budget: check its sizing rules.
 .venv/bin/python scripts/moto_server.py --self-test
 
+echo "== browser: headless Chromium and chromedriver (Debian packages) for tests/tests/browser.rs"
+scripts/browser.sh
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 

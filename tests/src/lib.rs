@@ -5,6 +5,7 @@
 pub mod iam;
 pub mod moto;
 pub mod runtime_api;
+pub mod signed;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -13,6 +14,9 @@ use aws_config::BehaviorVersion;
 use leadwatch_core::access::{Caller, Role};
 
 pub use moto::{repo_root, MotoServer};
+pub use signed::{
+    lead_id, signed, signed_as, table_snapshot, test_sources, CRM_SECRET, MARKETING_SECRET,
+};
 
 /// The shared moto server of this test binary, started on first use. It exits with the
 /// test binary (see [`moto`]'s module docs), even though a static is never dropped.

@@ -16,11 +16,12 @@ use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
 use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadwatch_core::access::Role;
-use leadwatch_core::lead::{lead_id_for, LeadProfile, Signal};
+use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::state::LeadState;
 use leadwatch_core::text::is_hidden_format;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, signed_in, test_caller, unique_name, ALL_TEAMS};
+use leadwatch_e2e::lead_id as lead_id_for;
+use leadwatch_e2e::{moto, signed, signed_in, test_caller, test_sources, unique_name, ALL_TEAMS};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -34,7 +35,7 @@ struct Stack {
 
 /// The three route sets over one table; `with_table: false` leaves the table uncreated,
 /// so any request that reaches DynamoDB fails (503) instead of answering.
-async fn stack(with_table: bool, secret: Option<&str>) -> Stack {
+async fn stack(with_table: bool) -> Stack {
     let config = moto().sdk_config().await;
     let store = Store::new(
         aws_sdk_dynamodb::Client::new(&config),
@@ -45,10 +46,10 @@ async fn stack(with_table: bool, secret: Option<&str>) -> Stack {
     }
     let contract = Arc::new(Contract::default_contract().unwrap());
     Stack {
-        ingest: IngestApp {
-            store: store.clone(),
-            contract: Arc::clone(&contract),
-            webhook_secret: secret.map(|s| s.as_bytes().to_vec()),
+        ingest: {
+            let mut app = IngestApp::new(store.clone(), Arc::clone(&contract));
+            app.sources = test_sources();
+            app
         },
         disposition: DispositionApp {
             store: store.clone(),
@@ -75,6 +76,12 @@ impl Stack {
         } else if path.starts_with("/reports") || path == "/export" {
             leadwatch_api::report::handle(&self.report, signed_in(req), now()).await
         } else {
+            // Leads come in as the CRM sends them (signed), unless the test signs its own.
+            let req = if req.method() == "POST" && !req.headers().contains_key(SIGNATURE_HEADER) {
+                signed(req, now())
+            } else {
+                req
+            };
             leadwatch_api::ingest::handle(&self.ingest, signed_in(req), now()).await
         }
     }
@@ -137,7 +144,7 @@ fn has_hidden(text: &str) -> bool {
 
 #[tokio::test]
 async fn an_email_with_an_invisible_character_is_422_and_makes_no_second_lead() {
-    let s = stack(true, None).await;
+    let s = stack(true).await;
     let r = s
         .call(post_json("/leads", &demo_lead("dana@northwind.io")))
         .await;
@@ -176,7 +183,7 @@ fn stored_before_the_fix(contract: &Contract) -> LeadState {
         source: Some(rlo("website")),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, now());
+    let mut state = LeadState::new(lead_id_for("old@acme.io"), profile, contract, now());
     let demo = Signal {
         kind: "demo_request".into(),
         at: now(),
@@ -195,7 +202,7 @@ fn stored_before_the_fix(contract: &Contract) -> LeadState {
 
 #[tokio::test]
 async fn bidi_controls_reach_neither_the_store_nor_the_export() {
-    let s = stack(true, None).await;
+    let s = stack(true).await;
     let rlo = |text: &str| format!("\u{202E}{text}\u{202C}\u{2066}");
     let mut lead = demo_lead("dana@northwind.io");
     lead["first_name"] = json!(rlo("Dana"));
@@ -238,7 +245,7 @@ async fn bidi_controls_reach_neither_the_store_nor_the_export() {
 
 #[tokio::test]
 async fn malformed_form_encoding_is_refused_and_no_replacement_character_is_stored() {
-    let s = stack(true, None).await;
+    let s = stack(true).await;
     let form = "application/x-www-form-urlencoded";
     for (body, status, field) in [
         (
@@ -299,7 +306,7 @@ async fn malformed_form_encoding_is_refused_and_no_replacement_character_is_stor
 
 #[tokio::test]
 async fn a_repeated_json_key_is_422_naming_it_on_every_json_body() {
-    let s = stack(true, None).await;
+    let s = stack(true).await;
     let r = s
         .call(post_raw_json(
             "/leads",
@@ -350,7 +357,7 @@ async fn a_repeated_json_key_is_422_naming_it_on_every_json_body() {
 
 #[tokio::test]
 async fn signature_timestamps_at_the_integer_limits_are_401_not_500() {
-    let s = stack(true, Some("whsec_test")).await;
+    let s = stack(true).await;
     let body = demo_lead("signed@acme.io").to_string();
     for timestamp in [
         i64::MAX.to_string(),
@@ -377,7 +384,7 @@ async fn signature_timestamps_at_the_integer_limits_are_401_not_500() {
 #[tokio::test]
 async fn over_long_ids_are_answered_4xx_before_dynamodb_is_asked() {
     // No table: a request that reaches DynamoDB fails with 503.
-    let s = stack(false, None).await;
+    let s = stack(false).await;
     let control = s
         .call(get(&format!("/leads/{}", lead_id_for("a@b.co"))))
         .await;

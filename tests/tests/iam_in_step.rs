@@ -28,10 +28,10 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use leadwatch_core::access::Role;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_e2e::iam::{
     compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
 };
+use leadwatch_e2e::lead_id as lead_id_for;
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 

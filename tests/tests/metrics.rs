@@ -20,12 +20,11 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
 use leadwatch_core::state::AuditEvent;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{function_store, moto, unique_name, AlertInbox};
+use leadwatch_e2e::{function_store, moto, signed, unique_name, AlertInbox};
 use leadwatch_watchdog::WatchdogApp;
 
 struct Stack {
@@ -51,7 +50,8 @@ async fn stack(name: &str) -> Stack {
         ingest: IngestApp {
             store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
         disposition: DispositionApp {
             store: function_store("disposition", &table).await,
@@ -301,7 +301,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
             Step::Post { body, key } => {
                 let r = leadwatch_api::ingest::handle(
                     &s.ingest,
-                    request("POST", "/leads", Some(&body), Some(&key)),
+                    signed(request("POST", "/leads", Some(&body), Some(&key)), at),
                     at,
                 )
                 .await;
@@ -312,7 +312,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
                 action,
                 body,
             } => {
-                let id = lead_id_for(&email);
+                let id = leadwatch_e2e::lead_id(&email);
                 let r = leadwatch_api::disposition::handle(
                     &s.disposition,
                     leadwatch_e2e::signed_in(request(
@@ -459,7 +459,7 @@ impl Recount {
 async fn recount(store: &Store, emails: &[String]) -> BTreeMap<(String, String, String), Recount> {
     let mut slices: BTreeMap<(String, String, String), Recount> = BTreeMap::new();
     for email in emails {
-        let id = lead_id_for(email);
+        let id = leadwatch_e2e::lead_id(email);
         let Some(state) = store.get_lead(&id).await.unwrap() else {
             continue;
         };
@@ -631,7 +631,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
         let body = lead_body(&mut rng, i, at);
         let r = leadwatch_api::ingest::handle(
             &s.ingest,
-            request("POST", "/leads", Some(&body), None),
+            signed(request("POST", "/leads", Some(&body), None), at),
             at,
         )
         .await;
@@ -700,12 +700,12 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
         });
         let r = leadwatch_api::ingest::handle(
             &s.ingest,
-            request("POST", "/leads", Some(&body), None),
+            signed(request("POST", "/leads", Some(&body), None), day_one),
             day_one,
         )
         .await;
         assert_eq!(json_of(&r)["status"], "mql", "{}", json_of(&r));
-        let id = lead_id_for(&email);
+        let id = leadwatch_e2e::lead_id(&email);
         let r = leadwatch_api::disposition::handle(
             &s.disposition,
             leadwatch_e2e::signed_in(request(

@@ -15,7 +15,6 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_core::access::Role;
 use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{function_store, moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
@@ -53,7 +52,8 @@ async fn stack() -> Stack {
         ingest: IngestApp {
             store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
         watchdog: WatchdogApp {
             store: function_store("watchdog", &table).await,
@@ -85,12 +85,12 @@ async fn director_mql(stack: &Stack, email: &str, at: DateTime<Utc>) -> String {
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .unwrap();
-    let r = leadwatch_api::ingest::handle(&stack.ingest, req, at).await;
+    let r = leadwatch_api::ingest::handle(&stack.ingest, leadwatch_e2e::signed(req, at), at).await;
     assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
     let doc: Value = serde_json::from_slice(r.body().as_ref()).unwrap();
     assert_eq!(doc["status"], "mql", "{doc}");
     assert_eq!(doc["team"], "sdr-na", "{doc}");
-    lead_id_for(email)
+    leadwatch_e2e::lead_id(email)
 }
 
 fn kinds(alerts: &[Value]) -> Vec<(String, String)> {

@@ -19,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// larger is refused unread, so a runaway client cannot make a function buffer it all.
 pub const READ_LIMIT_BYTES: usize = 4 * MAX_BODY_BYTES;
 
-/// Longest lead id a path may carry: ids are made by `lead_id_for` and are far shorter;
+/// Longest lead id a path may carry: ids are made by `LeadIds::id_for` and are far shorter;
 /// an over-long key would be a DynamoDB validation error, not a 404.
 const LEAD_ID_MAX_BYTES: usize = 128;
 
@@ -86,7 +86,7 @@ fn too_large(message: String) -> ApiError {
 pub struct LeadId(pub String);
 
 impl LeadId {
-    /// Ids are made by `lead_id_for`; anything far from that shape cannot name a lead,
+    /// Ids are made by `LeadIds::id_for`; anything far from that shape cannot name a lead,
     /// and is answered without a read.
     pub fn is_plausible(&self) -> bool {
         let id = &self.0;
@@ -180,7 +180,9 @@ mod tests {
     #[test]
     fn only_ids_shaped_like_lead_ids_are_looked_up() {
         let plausible = |id: &str| LeadId(id.to_string()).is_plausible();
-        assert!(plausible(&leadwatch_core::lead::lead_id_for("ana@acme.io")));
+        assert!(plausible(
+            &leadwatch_core::LeadIds::development().id_for("ana@acme.io")
+        ));
         assert!(plausible(&"a".repeat(LEAD_ID_MAX_BYTES)));
         for id in [
             String::new(),

@@ -318,7 +318,12 @@ mod tests {
             source: Some("website".into()),
             ..Default::default()
         };
-        let mut s = LeadState::new(profile, &c, now);
+        let mut s = LeadState::new(
+            crate::LeadIds::development().id_for(&profile.email),
+            profile,
+            &c,
+            now,
+        );
         let demo = Signal {
             kind: "demo_request".into(),
             at: now,

@@ -10,7 +10,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 mod fields;
 mod form;
@@ -100,13 +99,8 @@ pub struct Signal {
     pub detail: Option<String>,
 }
 
-/// A lead id is derived from the normalised email, so the same person always lands on
-/// the same item, and ids (unlike emails) are safe to log.
-pub fn lead_id_for(email: &str) -> String {
-    let digest = Sha256::digest(normalise_email(email).as_bytes());
-    format!("ld_{}", &hex::encode(digest)[..24])
-}
-
+/// The form of an email that identifies a person: a lead's id is a keyed hash of it
+/// (see [`crate::lead_ids`]).
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }

@@ -24,6 +24,7 @@
 //! | `timers`        | the sparse timer index and the one-off job markers             |
 //! | `rollups`       | the monthly metric counters: written with a change, read back  |
 //! | `export`        | multi-lead reads: exports and team queues                      |
+//! | `replay`        | claimed signatures: a signed request is applied once           |
 //! | `schema`        | creating the table (local stack and tests)                     |
 //!
 //! This file holds what they all share: the [`Store`] handle, its errors, the
@@ -34,6 +35,7 @@ mod history;
 mod idempotency;
 mod item;
 mod leads;
+mod replay;
 mod rollups;
 mod schema;
 mod timers;
