@@ -58,9 +58,22 @@ pub struct Need {
 pub struct Deployment {
     pub table: Option<String>,
     pub topic: Option<String>,
-    pub parameter: Option<String>,
-    /// The `WebhookSecretParameter` the template is translated with.
-    pub secret_parameter: String,
+}
+
+/// What the template's parameters are when it is translated for the comparison: the
+/// signed sources' SSM prefix and the lead-id key parameter.
+pub const TEMPLATE_SOURCES_PREFIX: &str = "/leadwatch/sources/";
+pub const TEMPLATE_LEAD_ID_KEY: &str = "/leadwatch/lead-id-key";
+
+/// The template's name for an SSM parameter a test named: tests name their parameters
+/// `<anything>/sources/<source>` and `<anything>/lead-id-key`, as a deployment names
+/// them under its prefix and key parameter.
+fn template_parameter(name: &str) -> Option<String> {
+    if name.ends_with("/lead-id-key") {
+        return Some(TEMPLATE_LEAD_ID_KEY.to_string());
+    }
+    let (_, source) = name.split_once("/sources/")?;
+    Some(format!("{TEMPLATE_SOURCES_PREFIX}{source}"))
 }
 
 impl Deployment {
@@ -72,9 +85,9 @@ impl Deployment {
                 None => "${LeadsTable.Arn}".to_string(),
             },
             "SNS" if is(&self.topic) => "${AlertsTopic}".to_string(),
-            "SSM" if is(&self.parameter) => format!(
+            "SSM" if template_parameter(&target.resource).is_some() => format!(
                 "arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{}",
-                self.secret_parameter
+                template_parameter(&target.resource).unwrap_or_default()
             ),
             // Not a resource of the template: no grant matches it, and the message
             // shows what the code called.
@@ -196,14 +209,16 @@ struct DescribedStatement {
 impl Grants {
     /// The grants of `template` translated with `WebhookSecretParameter` set (so that
     /// its optional statement is in), read through `infra/translate.py --iam`.
-    pub fn of_template(template: &Path, secret_parameter: &str) -> Result<Grants, String> {
+    pub fn of_template(template: &Path) -> Result<Grants, String> {
         let root = repo_root();
         let out = Command::new(root.join(".venv/bin/python"))
             .arg(root.join("infra/translate.py"))
             .arg(template)
             .arg("--iam")
             .arg("--param")
-            .arg(format!("WebhookSecretParameter={secret_parameter}"))
+            .arg(format!("SourceSecretsPrefix={TEMPLATE_SOURCES_PREFIX}"))
+            .arg("--param")
+            .arg(format!("LeadIdKeyParameter={TEMPLATE_LEAD_ID_KEY}"))
             .output()
             .map_err(|e| format!("cannot run infra/translate.py: {e}"))?;
         if !out.status.success() {

@@ -26,12 +26,12 @@ use serde_json::{json, Value};
 use leadwatch_adapters::calls::{read_recorded, RecordedCall, RECORD_ENV};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
-use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_api::ingest::signed_headers;
 use leadwatch_core::access::Role;
+use leadwatch_core::LeadIds;
 use leadwatch_e2e::iam::{
     compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
 };
-use leadwatch_e2e::lead_id as lead_id_for;
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 
@@ -66,9 +66,13 @@ const ALLOWANCES: &[Allowance] = &[
 /// The webhook secret, and the HMAC every ingest post is signed with.
 const SECRET: &str = "whsec_iam_in_step";
 
-/// The value `WebhookSecretParameter` takes when a whole suite's calls are checked: each
-/// test names a parameter of its own, and any of them stands for the deployed one.
-const ANY_PARAMETER: &str = "/leadwatch/webhook-secret";
+/// The lead-id key the scenario's ingest function reads from SSM.
+const LEAD_ID_KEY: &str = "iam-in-step-lead-id-key";
+
+/// A lead's id under the scenario's key.
+fn lead_id_for(email: &str) -> String {
+    LeadIds::new(LEAD_ID_KEY).id_for(email)
+}
 
 struct Scenario {
     calls: Vec<RecordedCall>,
@@ -103,10 +107,14 @@ fn event_with(
     let mut headers = vec![("content-type", "application/json".to_string())];
     headers.extend(extra.iter().cloned());
     let body = body.map(|b| b.to_string().into_bytes());
-    if let Some(bytes) = &body {
-        let signature = hex::encode(sign(SECRET.as_bytes(), at.timestamp(), bytes));
-        headers.push((TIMESTAMP_HEADER, at.timestamp().to_string()));
-        headers.push((SIGNATURE_HEADER, format!("sha256={signature}")));
+    let ingest_write = path == "/leads" || path.ends_with("/signals");
+    if let (true, Some(bytes)) = (ingest_write, &body) {
+        headers.extend(signed_headers(
+            "crm",
+            SECRET.as_bytes(),
+            at.timestamp(),
+            bytes,
+        ));
     }
     // Signed in (this test is about IAM, not authorization): as the body's `by` when it
     // names someone, else as an ops admin, on every team.
@@ -161,20 +169,29 @@ fn run_scenario() -> Scenario {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let dir: PathBuf = std::env::temp_dir().join(unique_name("iam-calls"));
     let table = unique_name("iam");
-    let parameter = format!("/leadwatch/{}/webhook-secret", unique_name("iam"));
+    let base = format!("/leadwatch/{}", unique_name("iam"));
+    let source_prefix = format!("{base}/sources/");
+    let lead_id_key = format!("{base}/lead-id-key");
     // The test's own clients are nobody's function: nothing they do is recorded.
     let (store, inbox) = runtime.block_on(async {
         let config = moto().sdk_config().await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
         store.create_table().await.expect("create the table");
-        aws_sdk_ssm::Client::new(&config)
-            .put_parameter()
-            .name(&parameter)
-            .value(SECRET)
-            .r#type(ParameterType::SecureString)
-            .send()
-            .await
-            .expect("put the webhook secret");
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        for (name, value) in [
+            (format!("{source_prefix}crm"), SECRET),
+            // Every source of the contract must have its secret, or the cold start fails.
+            (format!("{source_prefix}marketing"), "iam-marketing-secret"),
+            (lead_id_key.clone(), LEAD_ID_KEY),
+        ] {
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::SecureString)
+                .send()
+                .await
+                .expect("put a secret parameter");
+        }
         let subscribers = [
             ("revops", json!({"kind": ["contract_review"]})),
             ("ae-na", json!({"team": ["ae-na"]})),
@@ -187,7 +204,10 @@ fn run_scenario() -> Scenario {
         ("LEADWATCH_TABLE", table.as_str()),
         (RECORD_ENV, record.as_str()),
     ];
-    let secret = [("LEADWATCH_WEBHOOK_SECRET_PARAMETER", parameter.as_str())];
+    let secret = [
+        ("LEADWATCH_SOURCE_SECRETS_PREFIX", source_prefix.as_str()),
+        ("LEADWATCH_LEAD_ID_KEY_PARAMETER", lead_id_key.as_str()),
+    ];
     let mut ingest = LambdaProcess::start("ingest", &[&env[..], &secret].concat());
     let mut disposition = LambdaProcess::start("disposition", &env);
     let mut report_fn = LambdaProcess::start("report", &env);
@@ -245,6 +265,17 @@ fn run_scenario() -> Scenario {
         ),
     );
     assert_eq!(status, 200, "{body}");
+    // A signed request that writes nothing (no such lead) gives its signature claim back.
+    let (status, body) = call(
+        &mut ingest,
+        event(
+            "POST",
+            &format!("/leads/{}/signals", lead_id_for("nobody@acme.io")),
+            Some(&signal),
+            mql_at + Duration::minutes(5),
+        ),
+    );
+    assert_eq!(status, 404, "{body}");
     let (status, body) = call(
         &mut ingest,
         event(
@@ -313,15 +344,12 @@ fn run_scenario() -> Scenario {
         deployment: Deployment {
             table: Some(table),
             topic: Some(inbox.topic_arn.clone()),
-            parameter: Some(parameter.clone()),
-            secret_parameter: parameter,
         },
     }
 }
 
-fn template_grants(secret_parameter: &str) -> Grants {
-    Grants::of_template(&repo_root().join("infra/template.yaml"), secret_parameter)
-        .unwrap_or_else(|e| panic!("{e}"))
+fn template_grants() -> Grants {
+    Grants::of_template(&repo_root().join("infra/template.yaml")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -358,7 +386,7 @@ fn iam_in_step() {
             "the scenario made no {action} call as {function}"
         );
     }
-    let grants = template_grants(&s.deployment.secret_parameter);
+    let grants = template_grants();
     let findings = compare(&needs, &grants, ALLOWANCES);
     assert!(findings.is_empty(), "{}", report(&findings));
 }
@@ -367,7 +395,7 @@ fn iam_in_step() {
 fn removing_any_grant_the_code_uses_is_caught() {
     let s = scenario();
     let needs = needs(&s.calls, &s.deployment);
-    let grants = template_grants(&s.deployment.secret_parameter);
+    let grants = template_grants();
     let mut checked = BTreeSet::new();
     for (i, used) in used(&needs, &grants).into_iter().enumerate() {
         if !used {
@@ -412,7 +440,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
 fn a_grant_no_call_uses_is_caught() {
     let s = scenario();
     let needs = needs(&s.calls, &s.deployment);
-    let mut grants = template_grants(&s.deployment.secret_parameter);
+    let mut grants = template_grants();
     let mut extra = grants
         .grants
         .iter()
@@ -500,24 +528,18 @@ fn every_call_the_suite_recorded_is_granted() {
             .all(|f| functions.contains(f)),
         "the suite recorded calls of {functions:?} only"
     );
-    let deployment = Deployment {
-        secret_parameter: ANY_PARAMETER.to_string(),
-        ..Deployment::default()
-    };
-    let findings: Vec<Finding> = compare(
-        &needs(&calls, &deployment),
-        &template_grants(ANY_PARAMETER),
-        ALLOWANCES,
-    )
-    .into_iter()
-    .filter(|f| {
-        matches!(
-            f,
-            Finding::NotGranted { .. }
-                | Finding::Denied { .. }
-                | Finding::UnsupportedCondition { .. }
-        )
-    })
-    .collect();
+    let deployment = Deployment::default();
+    let findings: Vec<Finding> =
+        compare(&needs(&calls, &deployment), &template_grants(), ALLOWANCES)
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f,
+                    Finding::NotGranted { .. }
+                        | Finding::Denied { .. }
+                        | Finding::UnsupportedCondition { .. }
+                )
+            })
+            .collect();
     assert!(findings.is_empty(), "{}", report(&findings));
 }

@@ -34,8 +34,6 @@ fn deployment() -> Deployment {
     Deployment {
         table: Some("t".into()),
         topic: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
-        parameter: Some("/lw/secret".into()),
-        secret_parameter: "/leadwatch/webhook-secret".into(),
     }
 }
 
@@ -76,7 +74,12 @@ fn resources_are_named_as_the_template_names_them() {
             "PublishBatch",
             b"TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aalerts",
         ),
-        RecordedCall::of("i", "SSM", "GetParameter", br#"{"Name":"/lw/secret"}"#),
+        RecordedCall::of(
+            "i",
+            "SSM",
+            "GetParameter",
+            br#"{"Name":"/lw/test-1/sources/crm"}"#,
+        ),
     ];
     let resources: Vec<String> = needs(&calls, &deployment())
         .into_iter()
@@ -89,7 +92,7 @@ fn resources_are_named_as_the_template_names_them() {
     );
     assert!(resources.contains(&"${AlertsTopic}".to_string()));
     assert!(resources.contains(
-        &"arn:aws:ssm:us-east-1:123456789012:parameter/leadwatch/webhook-secret".to_string()
+        &"arn:aws:ssm:us-east-1:123456789012:parameter/leadwatch/sources/crm".to_string()
     ));
     // A suite's calls: any table is the leads table.
     let any = Deployment {
