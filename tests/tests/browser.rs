@@ -1,671 +1,292 @@
-//! The web app in a real browser: headless Chromium (Debian's `chromium`), driven over
-//! WebDriver (`chromedriver`) with fantoccini, against `leadwatch serve` in-process
-//! (`leadwatch_cli::serve::run_with_clock`) on a loopback port, on moto.
+//! A real browser against the public form lane: headless Chromium from Debian's
+//! packages (`scripts/browser.sh` installs `chromium` and `chromium-driver`), driven
+//! over WebDriver, posting to `leadwatch serve` from pages of a marketing site served
+//! on another local origin. What a prospect's browser does, end to end:
 //!
-//! One scenario, as a rep, another team's rep and ops would use the app:
-//! * the queue lists the team's open MQLs oldest first, each with a countdown that the
-//!   page's script keeps running;
-//! * accepting from the lead page moves the lead to SAL and off the queue;
-//! * a rep of another team gets 403 on the lead;
-//! * the dashboard shows the figures `leadwatch report` computes for the same data;
-//! * no page logs a console error (a content-security-policy violation would), and
-//!   axe-core (WCAG 2 A and AA rules: labels, names, contrast, ...) finds nothing; every
-//!   control is keyboard-reachable.
+//! 1. a plain HTML form posted cross-origin lands the visitor on the form's thank-you
+//!    page, and the lead is stored once, even after the visitor goes back and posts it
+//!    again;
+//! 2. a JSON `fetch()` from an allowed origin succeeds (CORS preflight included), and
+//!    from an origin the contract does not list it is blocked and stores nothing;
+//! 3. a page in windows-1252 posts its form in windows-1252: decoded when the page
+//!    says so (`_charset_`), refused with an HTML page naming the field when it does
+//!    not, and never stored with replacement characters.
 //!
-//! Screenshots go to `<target>/screenshots/`. The tools come from `scripts/browser.sh`;
-//! without them the test is skipped locally and fails under CI (`CI=true`).
+//! The harness is `leadwatch_e2e::browser`, shared with the web app's browser test
+//! (`browser_web.rs`). Screenshots of every step go to `<target>/screenshots/forms-*`.
+//! Without Chromium the test says so loudly and passes, except in CI (`CI=true`), where
+//! it fails: CI must run it.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder, Locator};
-use lambda_http::http::Request as HttpRequest;
-use lambda_http::Body;
-use serde_json::{json, Value};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use fantoccini::{Client, Locator};
+use serde_json::Value;
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::disposition::DispositionApp;
-use leadwatch_api::ingest::IngestApp;
-use leadwatch_api::report::{sla_report, ReportQuery};
-use leadwatch_api::web::layout::{minutes, pct};
 use leadwatch_cli::serve::{self, Api};
-use leadwatch_core::lead::lead_id_for;
-use leadwatch_core::report::Month;
-use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, repo_root, signed_in, unique_name};
+use leadwatch_core::lifecycle::Status;
+use leadwatch_core::{Contract, LeadIds};
+use leadwatch_e2e::browser::{eventually, screenshot, Browser, Tools};
+use leadwatch_e2e::{lead_id, moto, unique_name};
 
-/// The server's clock: Wednesday 25 November 2026, 10:00 in New York, 15:00 in London.
-fn clock() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap()
-}
-
-fn at(day: u32, h: u32, m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, h, m, 0).unwrap()
-}
-
-/// chromedriver on a free loopback port, killed with the test.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The browser tools, or None (locally) when `scripts/browser.sh` has not run.
-fn tools() -> Option<(PathBuf, PathBuf, String)> {
-    let chromium = PathBuf::from("/usr/bin/chromium");
-    let driver = PathBuf::from("/usr/bin/chromedriver");
-    let axe = repo_root().join(".browser/node_modules/axe-core/axe.min.js");
-    let found = chromium.exists() && driver.exists() && axe.exists();
-    if !found {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "CI=true but the browser tools are missing: run scripts/browser.sh \
-             (chromium {}, chromedriver {}, {} {})",
-            chromium.exists(),
-            driver.exists(),
-            axe.display(),
-            axe.exists()
-        );
-        eprintln!("SKIPPED: no chromium/chromedriver/axe-core; run scripts/browser.sh");
-        return None;
-    }
-    let axe = std::fs::read_to_string(&axe).expect("read axe-core");
-    Some((chromium, driver, axe))
-}
-
-async fn start_driver(driver: &PathBuf) -> Driver {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        l.local_addr().unwrap().port()
+/// The marketing site's pages; `api` is the API's base URL.
+fn site(api: &str) -> Router {
+    let form_page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Book a demo</title></head>
+<body><h1>Book a demo</h1>
+<form method="post" action="{api}/leads">
+<input type="hidden" name="form" value="demo"><input type="hidden" name="signal" value="demo_request">
+<label>Email <input id="email" name="email"></label>
+<label>First name <input id="first_name" name="first_name"></label>
+<input name="title" value="VP RevOps"><input name="company" value="Northwind">
+<input name="employees" value="250"><input name="industry" value="saas"><input name="country" value="US">
+<textarea id="message" name="message"></textarea>
+<button id="send" type="submit">Request a demo</button></form></body></html>"#
+    );
+    let fetch_page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>pending</title></head>
+<body><h1>Newsletter</h1><script>
+fetch("{api}/leads", {{method: "POST", headers: {{"Content-Type": "application/json"}},
+  body: JSON.stringify({{form: "newsletter", email: location.hash.slice(1), first_name: "Fe"}})}})
+  .then(r => r.json().then(j => {{ document.title = "ok:" + r.status + ":" + j.status; }}))
+  .catch(e => {{ document.title = "error:" + e.name; }});
+</script></body></html>"#
+    );
+    // No non-ASCII byte in the page itself: its charset is what the browser encodes the
+    // typed text with when it posts the form.
+    let latin_page = |charset_field: bool| {
+        format!(
+            r#"<!doctype html><html><head><title>Newsletter</title></head><body>
+<form method="post" action="{api}/leads"><input type="hidden" name="form" value="newsletter">
+{}<input id="email" name="email"><input id="first_name" name="first_name">
+<input id="company" name="company"><button id="send" type="submit">Subscribe</button></form></body></html>"#,
+            if charset_field {
+                r#"<input type="hidden" name="_charset_">"#
+            } else {
+                ""
+            }
+        )
     };
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Driver { child, port };
-        }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on {port}");
-}
-
-async fn browser(driver: &Driver, chromium: &std::path::Path, profile: &std::path::Path) -> Client {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        },
-        "goog:loggingPrefs": { "browser": "ALL" },
-    });
-    let caps = caps.as_object().unwrap().clone().into_iter().collect();
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a Chromium session")
-}
-
-/// chromedriver's console log of the page (`POST /session/{id}/se/log`), drained.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
-    }
-}
-
-/// Console errors since the last call.
-async fn console_errors(c: &Client) -> Vec<String> {
-    let log = c.issue_cmd(BrowserLog).await.expect("read the console log");
-    log.as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter(|e| e["level"] == "SEVERE")
-                .map(|e| e["message"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn screenshots() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot folder");
-    dir
-}
-
-async fn shoot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("save screenshot");
-}
-
-/// Check the page as it is: no console errors, no axe-core violations of the WCAG 2 A
-/// and AA rules, and every control reachable by keyboard.
-async fn check_page(c: &Client, axe: &str, what: &str) {
-    let errors = console_errors(c).await;
-    assert!(errors.is_empty(), "{what}: console errors: {errors:#?}");
-    c.execute(axe, vec![]).await.expect("load axe-core");
-    let violations = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-               .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
-                   nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
-               .catch(e => done([{ id: 'axe-error', nodes: [String(e)] }]));",
-            vec![],
+    let windows_1252 = |html: String| {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=windows-1252")],
+            html,
         )
-        .await
-        .expect("run axe-core");
-    assert_eq!(violations, json!([]), "{what}: accessibility violations");
-    let unreachable = c
-        .execute(
-            "return [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
-               .filter(e => e.type !== 'hidden' && !e.closest('.skip'))
-               .filter(e => e.tabIndex < 0 || e.disabled || !(e.offsetWidth || e.offsetHeight || e.getClientRects().length))
-               .map(e => e.outerHTML.slice(0, 120));",
-            vec![],
+            .into_response()
+    };
+    let (declared, undeclared) = (latin_page(true), latin_page(false));
+    Router::new()
+        .route("/demo.html", get(move || async move { Html(form_page) }))
+        .route("/fetch.html", get(move || async move { Html(fetch_page) }))
+        .route(
+            "/latin-declared.html",
+            get(move || async move { windows_1252(declared) }),
         )
-        .await
-        .expect("list controls");
-    assert_eq!(
-        unreachable,
-        json!([]),
-        "{what}: controls out of keyboard reach"
-    );
-}
-
-/// Press Tab until focus comes back round; the ids and hrefs focused on the way.
-async fn tab_walk(c: &Client) -> Vec<String> {
-    let body = c.find(Locator::Css("body")).await.unwrap();
-    body.click().await.ok();
-    let mut seen = Vec::new();
-    for _ in 0..80 {
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&char::from(fantoccini::key::Key::Tab).to_string())
-            .await
-            .unwrap();
-        let id = c
-            .execute(
-                "const e = document.activeElement; return e.id || e.getAttribute('href') || e.name || e.tagName;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let id = id.as_str().unwrap_or_default().to_string();
-        if seen.first() == Some(&id) {
-            break;
-        }
-        seen.push(id);
-    }
-    seen
-}
-
-async fn sign_in(c: &Client, base: &str, user: &str) {
-    c.goto(&format!("{base}/app")).await.unwrap();
-    let url = c.current_url().await.unwrap();
-    assert_eq!(
-        url.path(),
-        "/app/signin",
-        "a signed-out visit goes to sign-in"
-    );
-    c.find(Locator::Css(&format!("button[value='{user}']")))
-        .await
-        .unwrap_or_else(|e| panic!("no sign-in button for {user}: {e}"))
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("h1")).await.unwrap();
-}
-
-async fn sign_out(c: &Client) {
-    c.find(Locator::Css("form[action='/app/signout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("button[name='user']"))
-        .await
-        .unwrap();
-}
-
-fn demo_request(email: &str, country: &str, at: DateTime<Utc>) -> Value {
-    json!({
-        "email": email, "first_name": email.split('@').next().unwrap(), "last_name": "Tester",
-        "title": "VP Sales", "company": "Northwind <b>Labs</b>", "employees": 400, "industry": "saas",
-        "country": country, "source": "website",
-        "signals": [{"type": "demo_request", "at": at, "question": true, "detail": "<script>alert(1)</script> this week?"}]
-    })
-}
-
-async fn call(router: &axum::Router, path: &str, body: &Value, now: DateTime<Utc>) -> Value {
-    let req = HttpRequest::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let r = leadwatch_api::entry::call(router, signed_in(req), now).await;
-    assert!(r.status().is_success(), "{path}: {:?}", r.body());
-    serde_json::from_slice(r.body().as_ref()).unwrap()
-}
-
-/// Leads on their way: ae-na has three open MQLs (one overdue) and one accepted and one
-/// rejected the day before; ae-emea has one open MQL.
-async fn seed(store: &Store, contract: &Arc<Contract>) -> Vec<String> {
-    let ingest = leadwatch_api::function_router(leadwatch_api::ingest::routes(IngestApp {
-        store: store.clone(),
-        contract: Arc::clone(contract),
-        webhook_secret: None,
-    }));
-    let disposition =
-        leadwatch_api::function_router(leadwatch_api::disposition::routes(DispositionApp {
-            store: store.clone(),
-            contract: Arc::clone(contract),
-        }));
-    let open = [
-        ("old@northwind.io", at(24, 15, 0)),
-        ("mid@northwind.io", at(25, 14, 40)),
-        ("new@northwind.io", at(25, 14, 50)),
-    ];
-    for (email, when) in open {
-        call(
-            &ingest,
-            "/leads",
-            &demo_request(email, "US", when),
-            when + Duration::minutes(1),
+        .route(
+            "/latin.html",
+            get(move || async move { windows_1252(undeclared) }),
         )
-        .await;
-    }
-    call(
-        &ingest,
-        "/leads",
-        &demo_request("uk@example.co.uk", "GB", at(25, 14, 0)),
-        at(25, 14, 1),
-    )
-    .await;
-    for (email, when) in [
-        ("took@northwind.io", at(24, 14, 20)),
-        ("nope@northwind.io", at(24, 14, 30)),
-    ] {
-        call(
-            &ingest,
-            "/leads",
-            &demo_request(email, "US", when),
-            when + Duration::minutes(1),
+        .route(
+            "/thanks.html",
+            get(|| async {
+                Html("<!doctype html><title>Thanks</title><h1>Thanks, talk soon!</h1>")
+            }),
         )
-        .await;
-    }
-    let took = lead_id_for("took@northwind.io");
-    call(
-        &disposition,
-        &format!("/leads/{took}/accept"),
-        &json!({}),
-        at(24, 14, 45),
-    )
-    .await;
-    let nope = lead_id_for("nope@northwind.io");
-    call(
-        &disposition,
-        &format!("/leads/{nope}/reject"),
-        &json!({"reason": "no_intent", "note": "student"}),
-        at(24, 14, 50),
-    )
-    .await;
-    open.iter().map(|(e, _)| lead_id_for(e)).collect()
+}
+
+async fn serve_site(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind the marketing site");
+    let origin = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    origin
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.expect("the field");
+    field.send_keys(text).await.expect("type");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_web_app_in_chromium() {
-    let Some((chromium, driver_path, axe)) = tools() else {
+async fn a_real_browser_posts_forms_and_fetches_across_origins() {
+    let Some(tools) = Tools::find() else {
         return;
     };
+
+    // The API on a free port; the marketing site on another origin; a third origin the
+    // contract does not list.
+    let api_listener = serve::bind(0).await.expect("bind the API");
+    let api = serve::base_url(api_listener.local_addr().expect("address"));
+    let site_origin = serve_site(site(&api)).await;
+    let stranger_origin = serve_site(site(&api)).await;
+    let mut spec = Contract::default_contract().expect("contract").spec;
+    spec.intake.cors_origins = vec![site_origin.clone()];
+    if let Some(demo) = spec.intake.forms.get_mut("demo") {
+        demo.thank_you_url = Some(format!("{site_origin}/thanks.html"));
+    }
+    let contract = Arc::new(Contract::validate(spec).expect("a valid contract"));
     let config = moto().sdk_config().await;
     let store = Store::new(
         aws_sdk_dynamodb::Client::new(&config),
         unique_name("browser"),
     );
-    store.create_table().await.unwrap();
-    let contract = Arc::new(Contract::default_contract().unwrap());
-    let queue_ids = seed(&store, &contract).await;
+    store.create_table().await.expect("create the table");
+    let app = Api::new(store.clone(), contract)
+        .with_ingest(leadwatch_e2e::test_sources(), LeadIds::development());
+    tokio::spawn(serve::run(api_listener, app, std::future::pending()));
 
-    let listener = serve::bind(0).await.unwrap();
-    let base = serve::base_url(listener.local_addr().unwrap());
-    let api = Api::new(store.clone(), Arc::clone(&contract), None)
-        .with_web(serve::dev_web(store.clone(), Arc::clone(&contract)));
-    tokio::spawn(serve::run_with_clock(
-        listener,
-        api,
-        clock,
-        std::future::pending(),
-    ));
+    let browser = Browser::start(&tools).await;
+    let client = &browser.client;
 
-    let driver = start_driver(&driver_path).await;
-    let profile = std::env::temp_dir().join(unique_name("chromium-profile"));
-    let c = browser(&driver, &chromium, &profile).await;
-
-    // Sign in as a rep of ae-na: the local sign-in page says it is local only.
-    c.goto(&format!("{base}/app")).await.unwrap();
-    let banner = c
-        .find(Locator::Css(".banner.local"))
+    // 1. A plain HTML form, cross-origin, posted twice (back, then again).
+    client
+        .goto(&format!("{site_origin}/demo.html"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(banner.contains("Local only"), "{banner}");
-    check_page(&c, &axe, "sign-in page").await;
-    shoot(&c, "01-sign-in").await;
-    sign_in(&c, &base, "rep:ae-na").await;
-
-    // The queue: ae-na's open MQLs, oldest first, each with a countdown.
-    let rows = c.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
-    let mut listed = Vec::new();
-    for row in &rows {
-        listed.push(row.attr("data-lead").await.unwrap().unwrap_or_default());
-    }
-    assert_eq!(listed, queue_ids, "open MQLs, oldest first");
-    let first_class = rows[0].attr("class").await.unwrap().unwrap_or_default();
-    assert!(
-        first_class.contains("overdue"),
-        "the oldest is overdue: {first_class}"
-    );
-    let countdowns = c.find_all(Locator::Css("#queue .countdown")).await.unwrap();
-    assert_eq!(countdowns.len(), 3);
-    let text = countdowns[0].text().await.unwrap();
-    assert!(text.starts_with("overdue by "), "{text}");
-    let text = countdowns[1].text().await.unwrap();
-    assert_eq!(
-        text, "41 min left",
-        "60 business minutes from the MQL (posted 14:41), seen at 15:00"
-    );
-    // The script runs the clock: the seconds shown go down while the office is open.
-    let shown = |e: &fantoccini::elements::Element| {
-        let e = e.clone();
-        async move {
-            e.attr("data-now")
-                .await
-                .unwrap()
-                .unwrap_or_default()
-                .parse::<i64>()
-                .unwrap()
+        .expect("open the demo page");
+    type_into(client, "email", "dana@northwind.io").await;
+    type_into(client, "first_name", "Dana").await;
+    type_into(client, "message", "Can we see it this week?").await;
+    screenshot(client, "forms-1-demo-form").await;
+    let thanks = format!("{site_origin}/thanks.html");
+    for attempt in 0..2 {
+        if attempt == 1 {
+            client.back().await.expect("back to the form");
+            eventually("the form again", || async {
+                client
+                    .current_url()
+                    .await
+                    .is_ok_and(|u| u.path() == "/demo.html")
+            })
+            .await;
         }
-    };
-    let before = shown(&countdowns[1]).await;
-    tokio::time::sleep(StdDuration::from_millis(2200)).await;
-    let after = shown(&countdowns[1]).await;
-    assert!(
-        after < before && before - after <= 4,
-        "the countdown runs: {before} -> {after}"
-    );
-    // Lead text is escaped, never markup.
-    let source = c.source().await.unwrap();
-    assert!(
-        source.contains("Northwind &lt;b&gt;Labs&lt;/b&gt;"),
-        "company escaped"
-    );
-    check_page(&c, &axe, "queue").await;
-    let walked = tab_walk(&c).await;
-    for id in &queue_ids {
-        assert!(
-            walked.contains(&format!("/app/leads/{id}")),
-            "Tab reaches {id}: {walked:?}"
-        );
-    }
-    shoot(&c, "02-queue").await;
-
-    // The lead page: assessment, packet, timeline; accept it.
-    c.find(Locator::Css(&format!(
-        "a[href='/app/leads/{}']",
-        queue_ids[0]
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    let status = c
-        .wait()
-        .for_element(Locator::Css("#lead-status"))
-        .await
-        .unwrap();
-    assert_eq!(
-        status.attr("data-status").await.unwrap().as_deref(),
-        Some("mql")
-    );
-    for css in [
-        "section.pillar[data-pillar='intent' i] li",
-        "#opener",
-        "#next-step",
-        "#timeline li[data-kind='signal']",
-        "#do-accept",
-        "#reason",
-    ] {
-        c.find(Locator::Css(css))
+        client
+            .find(Locator::Id("send"))
             .await
-            .unwrap_or_else(|e| panic!("lead page lacks {css}: {e}"));
-    }
-    let source = c.source().await.unwrap();
-    assert!(
-        !source.contains("<script>alert(1)</script>"),
-        "signal detail escaped"
-    );
-    check_page(&c, &axe, "lead page").await;
-    shoot(&c, "03-lead").await;
-    c.find(Locator::Css("#do-accept"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    if c.wait().for_element(Locator::Css("#done")).await.is_err() {
-        let main = c
-            .find(Locator::Css("main"))
+            .expect("the button")
+            .click()
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        panic!("accepting did not come back done: {main}");
-    }
-    let status = c.find(Locator::Css("#lead-status")).await.unwrap();
-    assert_eq!(
-        status.attr("data-status").await.unwrap().as_deref(),
-        Some("sal")
-    );
-    assert!(
-        c.current_url()
-            .await
-            .unwrap()
-            .query()
-            .unwrap_or_default()
-            .contains("done=accept"),
-        "post/redirect/get"
-    );
-    let stored = store.get_lead(&queue_ids[0]).await.unwrap().unwrap();
-    assert_eq!(stored.status.as_str(), "sal");
-    assert_eq!(
-        stored.accepted_by.as_deref(),
-        Some("rep.ae-na@leadwatch.local")
-    );
-    check_page(&c, &axe, "lead page after accepting").await;
-    shoot(&c, "04-accepted").await;
-
-    // Off the queue.
-    c.goto(&format!("{base}/app")).await.unwrap();
-    let rows = c.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
-    let mut listed = Vec::new();
-    for row in &rows {
-        listed.push(row.attr("data-lead").await.unwrap().unwrap_or_default());
-    }
-    assert_eq!(listed, queue_ids[1..], "the accepted lead left the queue");
-
-    // Another team's rep: 403 on the lead page, and no actions.
-    sign_out(&c).await;
-    sign_in(&c, &base, "rep:ae-emea").await;
-    let lead_url = format!("{base}/app/leads/{}", queue_ids[1]);
-    c.goto(&lead_url).await.unwrap();
-    assert_eq!(
-        c.find(Locator::Css("h1"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Not allowed"
-    );
-    // The status itself, asked with the browser's own sign-in cookie (the page's
-    // content security policy rightly forbids a script in it to fetch).
-    let cookie = c
-        .get_named_cookie("leadwatch_dev_claims")
-        .await
-        .expect("the browser holds the sign-in cookie");
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<String>();
-    let req = lambda_http::http::Request::get(&lead_url)
-        .header("cookie", format!("leadwatch_dev_claims={}", cookie.value()))
-        .body(String::new())
-        .unwrap();
-    assert_eq!(http.request(req).await.unwrap().status().as_u16(), 403);
-    // A 403 answer is logged by the browser as a failed resource; that one is expected.
-    let _ = console_errors(&c).await;
-    shoot(&c, "05-forbidden").await;
-
-    // Ops: the dashboard's figures are the report's.
-    c.goto(&format!("{base}/app")).await.unwrap();
-    sign_out(&c).await;
-    sign_in(&c, &base, "ops").await;
-    let month = Month::parse("2026-11").unwrap();
-    for (team, path) in [
-        (None, "from=2026-11&to=2026-11"),
-        (Some("ae-na"), "from=2026-11&to=2026-11&team=ae-na"),
-    ] {
-        c.goto(&format!("{base}/app/dashboard?{path}"))
-            .await
-            .unwrap();
-        let query = ReportQuery {
-            from: month,
-            to: month,
-            team: team.map(str::to_string),
-        };
-        let report = sla_report(&store, &query).await.unwrap();
-        let row = report
-            .row(
-                "2026-11",
-                team.map_or("all", |_| "team"),
-                team.unwrap_or("all"),
-            )
-            .unwrap();
-        let expected = [
-            ("mqls", row.mqls.to_string()),
-            ("fast_lane_mqls", row.fast_lane_mqls.to_string()),
-            ("sla_met_pct", pct(row.sla_met_pct)),
-            ("acceptance_rate_pct", pct(row.acceptance_rate_pct)),
-            (
-                "time_to_accept_p50_minutes",
-                minutes(row.time_to_accept_p50_minutes),
-            ),
-            (
-                "time_to_accept_p90_minutes",
-                minutes(row.time_to_accept_p90_minutes),
-            ),
-            ("mql_to_sal_pct", pct(row.mql_to_sal_pct)),
-            ("sal_to_sql_pct", pct(row.sal_to_sql_pct)),
-            ("expired", row.expired.to_string()),
-            ("rejected", row.rejected.to_string()),
-        ];
-        assert_eq!(row.mqls, if team.is_some() { 5 } else { 6 }, "seeded MQLs");
-        assert_eq!(row.accepted, 2);
-        for (figure, value) in expected {
-            let cell = c
-                .find(Locator::Css(&format!(
-                    "#report-rows tr[data-month='2026-11'] td[data-figure='{figure}']"
-                )))
+            .expect("submit");
+        eventually("the thank-you page", || async {
+            client
+                .current_url()
                 .await
-                .unwrap_or_else(|e| panic!("no {figure} cell: {e}"));
-            assert_eq!(cell.text().await.unwrap(), value, "{figure} for {team:?}");
-        }
-        let bars = c
-            .find_all(Locator::Css("#chart-sla rect[data-value]"))
-            .await
-            .unwrap();
-        assert!(!bars.is_empty(), "SLA chart has bars");
-        c.find(Locator::Css("#chart-sla line[data-target='90']"))
-            .await
-            .expect("target line");
-        let rejected = c
-            .find(Locator::Css(
-                "#chart-rejections rect[data-name='no intent']",
-            ))
-            .await
-            .unwrap();
-        assert_eq!(
-            rejected.attr("data-value").await.unwrap().as_deref(),
-            Some("1")
-        );
-        c.find(Locator::Css("#contract-review"))
-            .await
-            .expect("contract review flag");
-        check_page(&c, &axe, "dashboard").await;
-        shoot(
-            &c,
-            if team.is_some() {
-                "07-dashboard-ae-na"
-            } else {
-                "06-dashboard"
-            },
-        )
+                .is_ok_and(|u| u.as_str() == thanks)
+        })
         .await;
     }
-    c.goto(&format!("{base}/app/contract")).await.unwrap();
-    let version = c
-        .find(Locator::Css("#contract-version"))
+    let page = client.source().await.expect("the page");
+    assert!(page.contains("Thanks, talk soon!"), "{page}");
+    screenshot(client, "forms-1-thank-you").await;
+    let dana = store
+        .get_lead(&lead_id("dana@northwind.io"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(version, contract.version());
-    check_page(&c, &axe, "contract page").await;
-    shoot(&c, "08-contract").await;
+        .expect("read")
+        .expect("the lead is stored");
+    assert_eq!(dana.version, 1, "stored once");
+    assert_eq!(dana.signals.len(), 1, "one demo request, not two");
+    assert_eq!(dana.status, Status::Mql);
+    assert_eq!(
+        dana.signals[0].detail.as_deref(),
+        Some("Can we see it this week?")
+    );
 
-    c.close().await.unwrap();
-    drop(driver);
-    let _ = std::fs::remove_dir_all(&profile);
+    // 2. fetch() with JSON: allowed from the site, blocked from a stranger.
+    for (origin, email, expected) in [
+        (&site_origin, "fetch@acme.io", "ok:202:received"),
+        (&stranger_origin, "stranger@acme.io", "error:TypeError"),
+    ] {
+        client
+            .goto(&format!("{origin}/fetch.html#{email}"))
+            .await
+            .expect("open the fetch page");
+        eventually("the fetch to finish", || async {
+            client.title().await.is_ok_and(|t| t != "pending")
+        })
+        .await;
+        let title = client.title().await.expect("title");
+        screenshot(
+            client,
+            &format!("forms-2-fetch-{}", email.split('@').next().unwrap_or("x")),
+        )
+        .await;
+        assert_eq!(title, expected, "fetch from {origin}");
+    }
+    assert!(store
+        .get_lead(&lead_id("fetch@acme.io"))
+        .await
+        .expect("read")
+        .is_some_and(|l| l.profile.first_name.as_deref() == Some("Fe")));
+    assert!(
+        store
+            .get_lead(&lead_id("stranger@acme.io"))
+            .await
+            .expect("read")
+            .is_none(),
+        "the preflight failed, so the post was never sent"
+    );
+
+    // 3. A page in windows-1252: decoded when it says so, else refused; never garbled.
+    for (page, email) in [
+        ("latin-declared.html", "jose@cafe.example"),
+        ("latin.html", "rene@cafe.example"),
+    ] {
+        client
+            .goto(&format!("{site_origin}/{page}"))
+            .await
+            .expect("open the latin page");
+        type_into(client, "email", email).await;
+        type_into(client, "first_name", "Jos\u{e9}").await;
+        type_into(client, "company", "Caf\u{e9} Cr\u{e8}me").await;
+        client
+            .find(Locator::Id("send"))
+            .await
+            .expect("the button")
+            .click()
+            .await
+            .expect("submit");
+        eventually("the API's answer page", || async {
+            client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.path() == "/leads")
+        })
+        .await;
+        screenshot(
+            client,
+            &format!("forms-3-{}", page.trim_end_matches(".html")),
+        )
+        .await;
+        let answer = client.source().await.expect("the answer page");
+        assert!(
+            !answer.contains('{'),
+            "a browser is never shown JSON: {answer}"
+        );
+        let stored = store.get_lead(&lead_id(email)).await.expect("read");
+        if page == "latin-declared.html" {
+            assert!(answer.contains("Thank you"), "{answer}");
+            let lead = stored.expect("decoded and stored");
+            assert_eq!(lead.profile.first_name.as_deref(), Some("Jos\u{e9}"));
+            assert_eq!(
+                lead.profile.company.as_deref(),
+                Some("Caf\u{e9} Cr\u{e8}me")
+            );
+            let text: Value = serde_json::to_value(&lead).expect("json");
+            assert!(!text.to_string().contains('\u{fffd}'));
+        } else {
+            assert!(
+                answer.contains("first_name"),
+                "the field is named: {answer}"
+            );
+            assert!(answer.contains("not valid UTF-8"), "{answer}");
+            assert!(stored.is_none(), "refused, not stored garbled");
+        }
+    }
+
+    browser.close().await;
 }

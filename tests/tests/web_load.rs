@@ -22,7 +22,7 @@ use leadwatch_api::web::session::{encode_claims, DEV_CLAIMS_COOKIE};
 use leadwatch_cli::serve::{self, Api};
 use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::state::LeadState;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
 use leadwatch_e2e::{moto, test_caller, unique_name};
 
 fn clock() -> DateTime<Utc> {
@@ -45,7 +45,8 @@ fn open_mqls(n: usize, contract: &Contract) -> Vec<LeadState> {
                 source: Some("website".into()),
                 ..Default::default()
             };
-            let mut s = LeadState::new(profile, contract, at);
+            let id = LeadIds::development().id_for(&profile.email);
+            let mut s = LeadState::new(id, profile, contract, at);
             let demo = Signal {
                 kind: "demo_request".into(),
                 at,
@@ -75,7 +76,7 @@ async fn queue_page_with_500_open_mqls() {
 
     let listener = serve::bind(0).await.unwrap();
     let base = serve::base_url(listener.local_addr().unwrap());
-    let api = Api::new(store.clone(), Arc::clone(&contract), None)
+    let api = Api::new(store.clone(), Arc::clone(&contract))
         .with_web(serve::dev_web(store.clone(), Arc::clone(&contract)));
     tokio::spawn(serve::run_with_clock(
         listener,

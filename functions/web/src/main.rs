@@ -7,7 +7,7 @@
 //! table, and the web secret's SSM parameter), and no JSON route ever sees a request
 //! that skipped the authorizer.
 
-use leadwatch_adapters::aws::{sdk_config, TimeBudget};
+use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::{config, secrets, store::Store};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
@@ -16,7 +16,7 @@ use leadwatch_api::web::{routes, OidcSettings, SignIn, WebApp};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = sdk_config(TimeBudget::HTTP_API).await;
+    let config = function_config("web", TimeBudget::HTTP_API).await;
     let signer = secrets::web_secret_from(&config).await?.ok_or(
         "the web app needs its secret: set LEADWATCH_WEB_SECRET_PARAMETER (an SSM SecureString)",
     )?;

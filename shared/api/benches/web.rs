@@ -14,7 +14,7 @@ use leadwatch_api::web::queue::render_queue;
 use leadwatch_core::access::{Caller, Role};
 use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::state::LeadState;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap()
@@ -37,7 +37,8 @@ pub fn open_mqls(n: usize, contract: &Contract) -> Vec<LeadState> {
                 source: Some("website".into()),
                 ..Default::default()
             };
-            let mut s = LeadState::new(profile, contract, at);
+            let id = LeadIds::development().id_for(&profile.email);
+            let mut s = LeadState::new(id, profile, contract, at);
             let demo = Signal {
                 kind: "demo_request".into(),
                 at,

@@ -6,7 +6,7 @@
 //! * [`request`]: what handlers take from a request (its receive time, a size-limited
 //!   body, the lead id, the query), extracted in one place.
 //! * [`error`]: one mapping from errors to statuses and JSON bodies.
-//! * [`idempotency`] and [`signature`]: retried requests and signed webhooks.
+//! * [`idempotency`] and [`signature`]: retried requests and signed sources' requests.
 //! * [`web`]: the server-rendered web app (queue, lead page, dashboard, contract), on
 //!   the same store, commands and caller identity.
 //! * [`entry`]: how a router is served, by a Lambda (`run_lambda`), by `leadwatch serve`
@@ -42,6 +42,7 @@ pub use error::ApiError;
 /// declares them (a test holds the two together).
 pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/leads", Function::Ingest),
+    ("OPTIONS", "/leads", Function::Ingest),
     ("POST", "/leads/{id}/signals", Function::Ingest),
     ("GET", "/leads/{id}", Function::Ingest),
     ("POST", "/leads/{id}/accept", Function::Disposition),
@@ -83,13 +84,11 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(store: Store, contract: Arc<Contract>, webhook_secret: Option<Vec<u8>>) -> Api {
+    /// Every route set on `store` and `contract`; the ingest routes with no source
+    /// secrets and the development lead id key (see [`Api::with_ingest`]).
+    pub fn new(store: Store, contract: Arc<Contract>) -> Api {
         Api {
-            ingest: ingest::IngestApp {
-                store: store.clone(),
-                contract: Arc::clone(&contract),
-                webhook_secret,
-            },
+            ingest: ingest::IngestApp::new(store.clone(), Arc::clone(&contract)),
             disposition: disposition::DispositionApp {
                 store: store.clone(),
                 contract: Arc::clone(&contract),
@@ -102,6 +101,17 @@ impl Api {
     /// Serve the web app's pages as well.
     pub fn with_web(mut self, web: web::WebApp) -> Api {
         self.web = Some(web);
+        self
+    }
+
+    /// These route sets with the ingest routes' source secrets and lead id key.
+    pub fn with_ingest(
+        mut self,
+        sources: leadwatch_adapters::secrets::SourceSecrets,
+        lead_ids: leadwatch_core::LeadIds,
+    ) -> Api {
+        self.ingest.sources = sources;
+        self.ingest.lead_ids = lead_ids;
         self
     }
 
