@@ -7,11 +7,13 @@
 //! table, and the web secret's SSM parameter), and no JSON route ever sees a request
 //! that skipped the authorizer.
 
+use std::sync::Arc;
+
 use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::{config, secrets, store::Store};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
-use leadwatch_api::web::{routes, OidcSettings, SignIn, WebApp};
+use leadwatch_api::web::{routes, Oidc, OidcSettings, SignIn, WebApp};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -24,7 +26,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         store: Store::from_config(&config),
         contract: config::contract_from_env()?,
         signer,
-        sign_in: OidcSettings::from_env().map_or(SignIn::NotConfigured, SignIn::Oidc),
+        sign_in: match OidcSettings::from_env() {
+            Some(settings) => SignIn::Oidc(Arc::new(Oidc::new(settings)?)),
+            None => SignIn::NotConfigured,
+        },
         secure_cookies: true,
     };
     // The entry point owns the clock: it stamps a request only when API Gateway did not.

@@ -28,6 +28,7 @@ pub mod contract_page;
 pub mod dashboard;
 pub mod layout;
 pub mod lead;
+pub mod oidc;
 pub mod queue;
 pub mod session;
 pub mod signin;
@@ -47,7 +48,8 @@ use leadwatch_core::Contract;
 
 use crate::error::method_not_allowed;
 
-pub use signin::{OidcSettings, SignIn};
+pub use oidc::{Oidc, OidcSettings};
+pub use signin::SignIn;
 
 /// Everything the pages need, built once per cold start.
 #[derive(Clone)]

@@ -6,15 +6,13 @@
 //!   token of theirs would carry, which only `entry::serve` turns into the request's
 //!   claims.
 //! * **Deployed** ([`SignIn::Oidc`]): the OpenID Connect authorization-code flow with
-//!   the same issuer API Gateway trusts. `GET /app/signin` sends the browser to the
-//!   issuer's authorization endpoint with a signed `state` (which page to return to),
-//!   also set as a short-lived cookie so the answer must come back to the browser that
-//!   asked; `GET /app/callback` checks both. What this build does not do yet is the
-//!   step after that: exchanging the code at the token endpoint and verifying the ID
-//!   token (signature against the issuer's JWKS, issuer, audience, expiry, nonce) before
-//!   [`super::session::session_value`] seals its claims into the session cookie. The
-//!   callback says so with a 501 rather than pretending; see the README ("Deployed
-//!   sign-in").
+//!   PKCE, with the same issuer API Gateway trusts. `GET /app/signin` sends the browser
+//!   to the issuer's authorization endpoint with a signed `state` (which page to return
+//!   to), also set as a short-lived cookie so the answer must come back to the browser
+//!   that asked; `GET /app/callback` checks both, exchanges the code at the token
+//!   endpoint, verifies the ID token ([`super::oidc`]) and seals its claims into the
+//!   session cookie ([`super::session::session_value`]). Any failure is a page that says
+//!   what failed, and no session.
 //! * Neither configured: the page says sign-in is not set up.
 
 use std::collections::BTreeSet;
@@ -34,6 +32,8 @@ use super::layout::{page, Nav};
 use super::session::{
     check_form, cookie, encode_claims, set_cookie, PageCaller, DEV_CLAIMS_COOKIE, SESSION_COOKIE,
 };
+use super::oidc::{session_expiry, Oidc, OidcError};
+use super::session::session_value;
 use super::{html as html_response, query_value, see_other, PageError, WebApp};
 use crate::caller::ClaimMapping;
 use crate::request::{LimitedBody, Now};
@@ -44,33 +44,9 @@ pub enum SignIn {
     /// `leadwatch serve`: pick a user from a list. Never deployed.
     Development,
     /// The OpenID Connect issuer's authorization-code flow.
-    Oidc(OidcSettings),
+    Oidc(Arc<Oidc>),
     /// No sign-in configured: pages answer that they cannot sign anyone in.
     NotConfigured,
-}
-
-/// The issuer's side of the authorization-code flow.
-#[derive(Debug, Clone)]
-pub struct OidcSettings {
-    /// The issuer's authorization endpoint (its discovery document's
-    /// `authorization_endpoint`; for Cognito, the user pool domain's `/oauth2/authorize`).
-    pub authorize_url: String,
-    pub client_id: String,
-    /// This app's `/app/callback`, as registered with the issuer.
-    pub redirect_url: String,
-}
-
-impl OidcSettings {
-    /// `LEADWATCH_OIDC_AUTHORIZE_URL`, `LEADWATCH_OIDC_CLIENT_ID` and
-    /// `LEADWATCH_OIDC_REDIRECT_URL`, all set, else None.
-    pub fn from_env() -> Option<OidcSettings> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-        Some(OidcSettings {
-            authorize_url: var("LEADWATCH_OIDC_AUTHORIZE_URL")?,
-            client_id: var("LEADWATCH_OIDC_CLIENT_ID")?,
-            redirect_url: var("LEADWATCH_OIDC_REDIRECT_URL")?,
-        })
-    }
 }
 
 const OIDC_STATE: &str = "oidc-state";
@@ -150,18 +126,13 @@ pub async fn signin_page(
             html_response(StatusCode::OK, page("Sign in", None, Nav::None, body))
         }
         SignIn::Oidc(oidc) => {
-            let state = app
-                .signer
-                .sign(OIDC_STATE, &next, now + Duration::minutes(10));
+            let expires = now + Duration::minutes(10);
+            let state = app.signer.sign(OIDC_STATE, &next, expires);
             let state = format!("{}~{state}", query_value(&next));
-            let location = format!(
-                "{}?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}",
-                oidc.authorize_url,
-                query_value(&oidc.client_id),
-                query_value(&oidc.redirect_url),
-                query_value("openid email"),
-                query_value(&state),
-            );
+            let location = match oidc.authorize_url(&app.signer, &state, expires).await {
+                Ok(location) => location,
+                Err(e) => return oidc_failure(e).into_response(),
+            };
             let mut response = see_other(&location);
             response.headers_mut().append(
                 header::SET_COOKIE,
@@ -178,7 +149,7 @@ pub async fn signin_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Sign-in is not set up",
             "this deployment has no identity provider configured for the web app \
-             (LEADWATCH_OIDC_AUTHORIZE_URL, LEADWATCH_OIDC_CLIENT_ID, LEADWATCH_OIDC_REDIRECT_URL)",
+             (LEADWATCH_OIDC_ISSUER, LEADWATCH_OIDC_CLIENT_ID, LEADWATCH_OIDC_REDIRECT_URL)",
         )
         .into_response(),
     }
@@ -239,9 +210,9 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, PageError> {
-    if !matches!(app.sign_in, SignIn::Oidc(_)) {
+    let SignIn::Oidc(oidc) = &app.sign_in else {
         return Err(PageError::not_found("page"));
-    }
+    };
     if let Some(error) = q.error {
         return Err(PageError::new(
             StatusCode::UNAUTHORIZED,
@@ -257,7 +228,7 @@ pub async fn callback(
         PageError::new(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
-            "the sign-in answer does not belong to this browser's sign-in; start again",
+            "the sign-in answer does not belong to this browser's sign-in (state); start again",
         )
     };
     let from_cookie = cookie(&headers, OIDC_STATE_COOKIE).unwrap_or_default();
@@ -269,18 +240,50 @@ pub async fn callback(
         .ok()
         .and_then(|v| v.into_iter().next().map(|(_, n)| n))
         .ok_or_else(bad_state)?;
-    app.signer
+    let expires = app
+        .signer
         .verify(OIDC_STATE, &next, token, now)
         .map_err(|_| bad_state())?;
-    if q.code.as_deref().is_none_or(str::is_empty) {
-        return Err(bad_state());
+    let code = q.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "the identity provider sent no code; start again",
+        )
+    })?;
+    let claims = oidc
+        .sign_in(&app.signer, code, &state, expires, now)
+        .await
+        .map_err(oidc_failure)?;
+    if ClaimMapping::from_env().caller(&claims).is_none() {
+        return Err(oidc_failure(OidcError::InvalidToken(
+            "it names no subject (sub)".into(),
+        )));
     }
-    Err(PageError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "Sign-in not completed",
-        "this build checks the issuer's answer but does not yet exchange the code for an ID \
-         token and verify it; see the README (Deployed sign-in)",
-    ))
+    let mut response = see_other(&safe_next(Some(&next)));
+    let session = session_value(&app.signer, &claims, session_expiry(now));
+    for (name, value, max_age) in [
+        (SESSION_COOKIE, session.as_str(), super::session::SESSION_HOURS * 3600),
+        // The state has done its work: a second callback with it must fail.
+        (OIDC_STATE_COOKIE, "", 0),
+    ] {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(name, value, max_age, app.secure_cookies),
+        );
+    }
+    Ok(response)
+}
+
+/// A failed sign-in as a page: the issuer unreachable is a 502 (try again), anything
+/// about the answer a 401 (start again).
+fn oidc_failure(e: OidcError) -> PageError {
+    let status = match e {
+        OidcError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+        OidcError::Refused(_) | OidcError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+    };
+    tracing::warn!(error = %e, "web sign-in failed");
+    PageError::new(status, "Sign-in failed", format!("{e}; start again"))
 }
 
 #[derive(Debug, Default, Deserialize)]
