@@ -66,7 +66,9 @@ impl OidcSettings {
     pub fn from_env() -> Option<OidcSettings> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
         Some(OidcSettings {
-            issuer: var("LEADWATCH_OIDC_ISSUER")?.trim_end_matches('/').to_string(),
+            issuer: var("LEADWATCH_OIDC_ISSUER")?
+                .trim_end_matches('/')
+                .to_string(),
             client_id: var("LEADWATCH_OIDC_CLIENT_ID")?,
             redirect_url: var("LEADWATCH_OIDC_REDIRECT_URL")?,
         })
@@ -161,10 +163,7 @@ impl Oidc {
     async fn discovery(&self) -> Result<&Discovery, OidcError> {
         self.discovery
             .get_or_try_init(|| async {
-                let url = format!(
-                    "{}/.well-known/openid-configuration",
-                    self.settings.issuer
-                );
+                let url = format!("{}/.well-known/openid-configuration", self.settings.issuer);
                 let d: Discovery = self.get_json(&url, "the discovery document").await?;
                 // The document must be the configured issuer's own (OpenID Connect
                 // Discovery 1.0, 4.3): else its endpoints are not to be trusted.
@@ -310,7 +309,10 @@ impl Oidc {
                             .into()
                     }
                     ErrorKind::InvalidIssuer => {
-                        format!("it was issued by another issuer (iss is not {})", self.settings.issuer)
+                        format!(
+                            "it was issued by another issuer (iss is not {})",
+                            self.settings.issuer
+                        )
                     }
                     ErrorKind::InvalidSignature => {
                         "its signature does not match the issuer's key".into()

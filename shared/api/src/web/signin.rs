@@ -29,11 +29,11 @@ use leadwatch_core::access::{Caller, Role};
 use leadwatch_core::Contract;
 
 use super::layout::{page, Nav};
+use super::oidc::{session_expiry, Oidc, OidcError};
+use super::session::session_value;
 use super::session::{
     check_form, cookie, encode_claims, set_cookie, PageCaller, DEV_CLAIMS_COOKIE, SESSION_COOKIE,
 };
-use super::oidc::{session_expiry, Oidc, OidcError};
-use super::session::session_value;
 use super::{html as html_response, query_value, see_other, PageError, WebApp};
 use crate::caller::ClaimMapping;
 use crate::request::{LimitedBody, Now};
@@ -127,8 +127,23 @@ pub async fn signin_page(
         }
         SignIn::Oidc(oidc) => {
             let expires = now + Duration::minutes(10);
-            let state = app.signer.sign(OIDC_STATE, &next, expires);
-            let state = format!("{}~{state}", query_value(&next));
+            // Random per sign-in: the nonce and PKCE verifier derive from the state, so
+            // two browsers must never get the same one.
+            let mut unique = [0u8; 16];
+            if let Err(e) = getrandom::fill(&mut unique) {
+                tracing::error!(error = %e, "no random bytes for a sign-in");
+                return PageError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again shortly",
+                    "sign-in could not start; try again",
+                )
+                .into_response();
+            }
+            let unique = hex::encode(unique);
+            let token = app
+                .signer
+                .sign(OIDC_STATE, &format!("{next}~{unique}"), expires);
+            let state = format!("{}~{unique}~{token}", query_value(&next));
             let location = match oidc.authorize_url(&app.signer, &state, expires).await {
                 Ok(location) => location,
                 Err(e) => return oidc_failure(e).into_response(),
@@ -235,14 +250,17 @@ pub async fn callback(
     if from_cookie != query_value(&state) {
         return Err(bad_state());
     }
-    let (next, token) = state.split_once('~').ok_or_else(bad_state)?;
+    let mut parts = state.splitn(3, '~');
+    let (Some(next), Some(unique), Some(token)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_state());
+    };
     let next: String = serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={next}"))
         .ok()
         .and_then(|v| v.into_iter().next().map(|(_, n)| n))
         .ok_or_else(bad_state)?;
     let expires = app
         .signer
-        .verify(OIDC_STATE, &next, token, now)
+        .verify(OIDC_STATE, &format!("{next}~{unique}"), token, now)
         .map_err(|_| bad_state())?;
     let code = q.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
         PageError::new(
@@ -263,7 +281,11 @@ pub async fn callback(
     let mut response = see_other(&safe_next(Some(&next)));
     let session = session_value(&app.signer, &claims, session_expiry(now));
     for (name, value, max_age) in [
-        (SESSION_COOKIE, session.as_str(), super::session::SESSION_HOURS * 3600),
+        (
+            SESSION_COOKIE,
+            session.as_str(),
+            super::session::SESSION_HOURS * 3600,
+        ),
         // The state has done its work: a second callback with it must fail.
         (OIDC_STATE_COOKIE, "", 0),
     ] {
