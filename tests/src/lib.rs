@@ -4,6 +4,7 @@
 
 pub mod moto;
 pub mod runtime_api;
+pub mod sinks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

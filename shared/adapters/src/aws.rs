@@ -21,6 +21,9 @@
 //! - The watchdog ([`TimeBudget::WATCHDOG`]) has 60 s for a run of many reads, claims
 //!   and SNS publishes; 10 s an operation lets it give up on a stuck dependency and
 //!   still report what it did, instead of being cut off by the Lambda timeout.
+//! - The notifier ([`TimeBudget::NOTIFIER`]) has 30 s for a batch of queued alerts;
+//!   6 s an operation, like the API functions: a failed operation fails one message,
+//!   which the queue retries with backoff.
 //! - The CLI ([`TimeBudget::CLI`]) runs by hand, from anywhere, against whole tables;
 //!   it has no outer deadline, only a person who should not wait for ever.
 //!
@@ -68,6 +71,16 @@ impl TimeBudget {
         connect: Duration::from_secs(1),
         attempt: Duration::from_secs(3),
         operation: Duration::from_secs(10),
+        max_attempts: 3,
+    };
+
+    /// The notifier: 30 s Lambda timeout for a batch of up to ten alerts, each a few
+    /// delivery claims and records around its sends. An operation that fails fails its
+    /// message only, which the queue retries.
+    pub const NOTIFIER: TimeBudget = TimeBudget {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(6),
         max_attempts: 3,
     };
 
@@ -163,7 +176,12 @@ mod tests {
 
     #[test]
     fn every_preset_fails_an_operation_inside_its_outer_deadline() {
-        for budget in [TimeBudget::HTTP_API, TimeBudget::WATCHDOG, TimeBudget::CLI] {
+        for budget in [
+            TimeBudget::HTTP_API,
+            TimeBudget::WATCHDOG,
+            TimeBudget::NOTIFIER,
+            TimeBudget::CLI,
+        ] {
             assert!(budget.connect < budget.attempt, "{budget:?}");
             assert!(budget.attempt < budget.operation, "{budget:?}");
         }
@@ -172,5 +190,6 @@ mod tests {
         // of its run.
         assert!(TimeBudget::HTTP_API.operation * 2 < Duration::from_secs(15));
         assert!(TimeBudget::WATCHDOG.operation * 2 < Duration::from_secs(60));
+        assert!(TimeBudget::NOTIFIER.operation * 3 < Duration::from_secs(30));
     }
 }

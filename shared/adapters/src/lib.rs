@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod aws;
 pub mod config;
 pub mod emf;
+pub mod notify;
 pub mod secrets;
 pub mod store;
 pub mod table;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{BusinessCalendar, CalendarSpec};
 
+pub mod delivery;
 mod validate;
 
 use validate::check;
@@ -41,6 +42,9 @@ pub struct ContractSpec {
     pub sla: Sla,
     pub rejection: Rejection,
     pub targets: Targets,
+    /// Where the notifier sends alerts (see [`delivery`]); none when left out.
+    #[serde(default)]
+    pub delivery: delivery::Delivery,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -330,6 +334,7 @@ impl Contract {
     pub fn validate(spec: ContractSpec) -> Result<Contract, ContractErrors> {
         let mut problems = Vec::new();
         let calendars = check(&spec, &mut problems);
+        delivery::check(&spec, &mut |problem| problems.push(problem));
         if problems.is_empty() {
             Ok(Contract { spec, calendars })
         } else {

@@ -16,6 +16,7 @@ pub mod contract;
 pub mod explain;
 pub mod lead;
 pub mod lifecycle;
+pub mod notify;
 pub mod packet;
 pub mod report;
 pub mod rollup;
