@@ -203,6 +203,72 @@ async fn an_alert_arriving_again_or_at_two_notifiers_at_once_reaches_each_channe
     }
 }
 
+/// The lease, directly: a delivery another notifier holds is left alone and its
+/// message retried; one whose holder died (its lease lapsed) is sent by the retry.
+#[tokio::test]
+async fn a_live_claim_holds_a_delivery_back_and_a_lapsed_one_lets_the_retry_send() {
+    let s = setup().await;
+    let email = email_sink();
+    let app = notifier(&s.store, &s.contract, &email, &s.hooks);
+    let (breach, _) = alerts(&s.contract);
+    let id = breach["alert_id"].as_str().unwrap();
+    let lease = Duration::seconds(leadwatch_notifier::LEASE_SECONDS);
+    let now = Utc::now();
+    // Another notifier is sending the email right now; the Slack post's notifier died
+    // two leases ago, mid-send.
+    let mail_key = "ae-na-manager#kim@seller.io";
+    let slack_key = "ae-na-slack#ae-na-slack";
+    s.store
+        .claim_delivery(id, mail_key, "other", now, lease)
+        .await
+        .unwrap();
+    s.store
+        .claim_delivery(id, slack_key, "dead", now - lease * 3, lease)
+        .await
+        .unwrap();
+
+    let (r, summary) = handle(&app, sqs_event(vec![message("m1", &breach)]), now).await;
+    assert_eq!(
+        r.batch_item_failures.len(),
+        1,
+        "retried: the email is in flight"
+    );
+    assert_eq!(
+        (summary.in_flight, summary.delivered),
+        (1, 1),
+        "{summary:?}"
+    );
+    let sent = deliveries(&email, &s.hooks);
+    assert_eq!(
+        sent.get(&(id.to_string(), "ae-na-slack".to_string())),
+        Some(&1)
+    );
+    assert!(
+        sent.keys().all(|(_, k)| k != mail_key),
+        "the held email was not sent"
+    );
+
+    // The other notifier finishes; the retry finds both delivered and sends nothing.
+    assert!(s
+        .store
+        .finish_delivery(id, mail_key, "other", now)
+        .await
+        .unwrap());
+    let (r, summary) = handle(&app, sqs_event(vec![message("m1", &breach)]), now).await;
+    assert!(r.batch_item_failures.is_empty());
+    assert_eq!(
+        (summary.duplicates, summary.delivered),
+        (2, 0),
+        "{summary:?}"
+    );
+    let records = s.store.deliveries(id).await.unwrap();
+    let slack = records.iter().find(|r| r.key == slack_key).unwrap();
+    assert_eq!(
+        slack.attempts, 2,
+        "claimed by the dead notifier, then by the retry"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_send_is_retried_alone_with_backoff_and_dead_lettered_in_the_end() {
     let s = setup().await;
