@@ -43,7 +43,12 @@ fn alerts(contract: &Contract) -> (Value, Value) {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, at);
+    let mut state = LeadState::new(
+        leadwatch_e2e::lead_id(&profile.email),
+        profile.clone(),
+        contract,
+        at,
+    );
     let demo = Signal {
         kind: "demo_request".into(),
         at,

@@ -60,7 +60,12 @@ fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(
+        leadwatch_e2e::lead_id(&profile.email),
+        profile.clone(),
+        contract,
+        mql_at(),
+    );
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),

@@ -11,7 +11,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use chrono::{Duration, Utc};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-use leadwatch_adapters::aws::{sdk_config, TimeBudget};
+use leadwatch_adapters::aws::{function_config, sesv2_client, sqs_client, TimeBudget};
 use leadwatch_adapters::notify::{
     Channels, EmailTransport, FileSink, SesEmail, WebhookClient, WebhookUrls,
 };
@@ -22,12 +22,12 @@ use leadwatch_notifier::{handle, NotifierApp, RetryQueue, LEASE_SECONDS};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = sdk_config(TimeBudget::NOTIFIER).await;
+    let config = function_config("notifier", TimeBudget::NOTIFIER).await;
     let contract = leadwatch_adapters::config::contract_from_env()?;
     let email = match std::env::var("LEADWATCH_EMAIL_FILE") {
         Ok(path) if !path.is_empty() => EmailTransport::File(FileSink::new(path)),
         _ => EmailTransport::Ses(SesEmail::new(
-            aws_sdk_sesv2::Client::new(&config),
+            sesv2_client(&config),
             contract
                 .spec
                 .delivery
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Error> {
         .ok()
         .filter(|u| !u.is_empty())
         .map(|url| RetryQueue {
-            client: aws_sdk_sqs::Client::new(&config),
+            client: sqs_client(&config),
             url,
         });
     let app = NotifierApp {

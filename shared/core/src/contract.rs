@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::calendar::{BusinessCalendar, CalendarSpec};
 
 pub mod delivery;
+pub mod intake;
 mod validate;
 
+pub use intake::{Form, Intake, Source};
 use validate::check;
 
 /// The contract shipped with the repository; used when no other file is given.
@@ -45,6 +47,9 @@ pub struct ContractSpec {
     /// Where the notifier sends alerts (see [`delivery`]); none when left out.
     #[serde(default)]
     pub delivery: delivery::Delivery,
+    /// Who may send what: public forms and signed sources (see [`intake`]).
+    #[serde(default)]
+    pub intake: Intake,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -335,6 +340,7 @@ impl Contract {
         let mut problems = Vec::new();
         let calendars = check(&spec, &mut problems);
         delivery::check(&spec, &mut |problem| problems.push(problem));
+        intake::check(&spec, &mut problems);
         if problems.is_empty() {
             Ok(Contract { spec, calendars })
         } else {
@@ -366,6 +372,21 @@ impl Contract {
 
     pub fn sla_policy(&self, name: &str) -> Option<&SlaPolicy> {
         self.spec.sla.policies.get(name)
+    }
+
+    /// The public form `id` of `[intake.forms]`.
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        self.spec.intake.forms.get(id)
+    }
+
+    /// The signed source `name` of `[intake.sources]`.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.spec.intake.sources.get(name)
+    }
+
+    /// Whether `kind` is a sales-side signal (`intake.sales_signals`).
+    pub fn is_sales_signal(&self, kind: &str) -> bool {
+        self.spec.intake.sales_signals.iter().any(|s| s == kind)
     }
 
     pub fn is_rejection_reason(&self, reason: &str) -> bool {

@@ -28,7 +28,12 @@ fn breach_document(c: &Contract) -> Value {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut s = LeadState::new(profile, c, now);
+    let mut s = LeadState::new(
+        crate::LeadIds::development().id_for("zoe@northwind.io"),
+        profile,
+        c,
+        now,
+    );
     let demo = Signal {
         kind: "demo_request".into(),
         at: now,
