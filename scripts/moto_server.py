@@ -11,7 +11,8 @@ It also makes moto's TransactWriteItems cost what the transaction touches. moto 
 up every table a transaction names with a deep copy, so each transaction costs the
 whole table, and a test with a thousand leads spends minutes copying. Here the backup
 is a copy of just the items the transaction names (a transaction can change nothing
-else), and a failed transaction puts those back.
+else), and a failed transaction puts those back. Index queries, which moto answers by
+sorting and deep-copying the whole table, find and project just their partition.
 
 And it makes ConsumedCapacity mean something. moto answers every PutItem, UpdateItem
 and DeleteItem with a constant 1.0 and every TransactWriteItems with nothing, so a test
@@ -167,7 +168,8 @@ def _fast_index_queries() -> None:
     top-level attributes copies just those attributes, and the results of an index
     query are not deep-copied first (the projection makes new items; a projection of
     ALL is only read by the response). The 1 MB page limit counts the size of the index
-    entries, as DynamoDB does, rather than of whole items."""
+    entries, as DynamoDB does, rather than of whole items. And the items of the queried
+    partition are found without sorting the whole table first (`_index_candidates`)."""
     item_project = Item.project
 
     def project(self, projection_expressions):
@@ -199,16 +201,44 @@ def _fast_index_queries() -> None:
                 names = set(self.table_key_attrs + index.schema_key_attrs)
                 names.update(projection.get("NonKeyAttributes", []))
                 _QueryCopy.projected = names
+        candidates = _index_candidates(self, index_name, kwargs.get("hash_key_conditions"))
+        if candidates is not None:
+            # An instance attribute shadows the method for this one query.
+            self.all_items = lambda: candidates
         try:
             return query(self, *args, **kwargs)
         finally:
             _QueryCopy.shallow = False
             _QueryCopy.projected = None
+            self.__dict__.pop("all_items", None)
 
     Item.project = project
     Item.size = size
     Table.query = index_query
     table_models.copy = _QueryCopy()
+
+
+def _index_candidates(table, index_name, hash_conditions):
+    """The items whose index partition key equals the query's, or None to let moto look.
+
+    moto starts every query by sorting the whole table (`all_items`), then compares each
+    item's key attributes as DynamoType objects. For an index query on one string or
+    binary partition key, the items in that partition are found by comparing raw values
+    in one pass; moto then does the rest (range condition, order, pages, projection) on
+    them as before, in the same order."""
+    if not index_name or not hash_conditions or len(hash_conditions) != 1:
+        return None
+    ((name, wanted),) = hash_conditions
+    if wanted.type not in ("S", "B"):
+        return None
+    found = []
+    for bucket in table.items.values():
+        for item in bucket.values() if table.range_key_attr else (bucket,):
+            value = item.attrs.get(name)
+            if value is not None and value.type == wanted.type and value.value == wanted.value:
+                found.append(item)
+    found.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    return found
 
 
 def _value_size(value: DynamoType) -> int:

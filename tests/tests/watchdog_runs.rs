@@ -157,13 +157,13 @@ async fn successive_runs_finish_everything(n: usize, run_for: Duration) {
     );
 }
 
-/// A thousand due steps, runs of 4 s: the default suite's scale. The local stack
-/// serves one request at a time and answers a timer query by walking the whole table
-/// (DynamoDB reads only the due index entries), so a run here does a few dozen steps
-/// a second; 1,000 take a handful of runs.
+/// Five hundred due steps, runs of 3 s: the default suite's scale. The local stack
+/// serves one request at a time, and a step is four DynamoDB requests of a debug build
+/// (about 30 ms), so a 3 s run does some 70 steps and 500 take several runs. The
+/// issue's 20,000 is the ignored test below.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn successive_short_runs_finish_a_thousand_due_steps_each_once() {
-    successive_runs_finish_everything(1_000, Duration::seconds(4)).await;
+async fn successive_short_runs_finish_five_hundred_due_steps_each_once() {
+    successive_runs_finish_everything(500, Duration::seconds(3)).await;
 }
 
 /// The figure, 20,000 due (many minutes on a two-core machine):

@@ -25,9 +25,9 @@ pub struct RunSummary {
     pub published: usize,
     /// Published alerts whose step was committed: done for good.
     pub committed: usize,
-    /// Published alerts whose step was not committed (the write failed or was cut off,
-    /// or the lead moved on meanwhile): the claim lapses and the alert is sent again,
-    /// with the same `alert_id` for subscribers to drop.
+    /// Published alerts whose step was not committed: the write failed or was cut off
+    /// (the claim lapses and the alert goes out again, with the same `alert_id` for
+    /// subscribers to drop), or the lead moved on meanwhile (accepted: nothing more).
     pub uncommitted: usize,
     /// Alerts SNS did not accept: they did not go out, and their steps are retried.
     pub failed: usize,
