@@ -11,8 +11,9 @@ It also makes moto's TransactWriteItems cost what the transaction touches. moto 
 up every table a transaction names with a deep copy, so each transaction costs the
 whole table, and a test with a thousand leads spends minutes copying. Here the backup
 is a copy of just the items the transaction names (a transaction can change nothing
-else), and a failed transaction puts those back. Index queries, which moto answers by
-sorting and deep-copying the whole table, find and project just their partition.
+else), and a failed transaction puts those back. Queries, which moto answers by sorting
+(and for an index, deep-copying) the whole table, find and project just their
+partition.
 
 And it makes ConsumedCapacity mean something. moto answers every PutItem, UpdateItem
 and DeleteItem with a constant 1.0 and every TransactWriteItems with nothing, so a test
@@ -144,7 +145,7 @@ def _cheap_transaction_backups() -> None:
 
 class _QueryCopy:
     """Stands in for the `copy` module inside moto's table model: while an index query
-    runs, the copy of its results is shallow (see `_fast_index_queries`)."""
+    runs, the copy of its results is shallow (see `_fast_queries`)."""
 
     shallow = False
     # The attributes an index entry holds, while a query of a projecting index runs.
@@ -160,7 +161,7 @@ class _QueryCopy:
         return getattr(copy, name)
 
 
-def _fast_index_queries() -> None:
+def _fast_queries() -> None:
     """moto answers an index query by deep-copying every matching item whole, then
     projecting each copy to the index's attributes by converting the whole item to
     plain JSON once per projected attribute: a timer query over a few thousand leads
@@ -169,7 +170,8 @@ def _fast_index_queries() -> None:
     query are not deep-copied first (the projection makes new items; a projection of
     ALL is only read by the response). The 1 MB page limit counts the size of the index
     entries, as DynamoDB does, rather than of whole items. And the items of the queried
-    partition are found without sorting the whole table first (`_index_candidates`)."""
+    partition, of an index or of the table, are found without sorting the whole table
+    first (`_index_candidates`, `_partition`)."""
     item_project = Item.project
 
     def project(self, projection_expressions):
@@ -189,19 +191,21 @@ def _fast_index_queries() -> None:
 
     query = Table.query
 
-    def index_query(self, *args, **kwargs):
+    def fast_query(self, *args, **kwargs):
         # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
         # scan_index_forward, projection_expressions, index_name, ...)
         index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
-        _QueryCopy.shallow = bool(index_name)
         if index_name:
+            _QueryCopy.shallow = True
             index = self.get_index(index_name)
             projection = index.projection or {}
             if projection.get("ProjectionType", "ALL") != "ALL":
                 names = set(self.table_key_attrs + index.schema_key_attrs)
                 names.update(projection.get("NonKeyAttributes", []))
                 _QueryCopy.projected = names
-        candidates = _index_candidates(self, index_name, kwargs.get("hash_key_conditions"))
+            candidates = _index_candidates(self, index_name, kwargs.get("hash_key_conditions"))
+        else:
+            candidates = _partition(self, args[0] if args else kwargs.get("hash_key"))
         if candidates is not None:
             # An instance attribute shadows the method for this one query.
             self.all_items = lambda: candidates
@@ -214,7 +218,7 @@ def _fast_index_queries() -> None:
 
     Item.project = project
     Item.size = size
-    Table.query = index_query
+    Table.query = fast_query
     table_models.copy = _QueryCopy()
 
 
@@ -239,6 +243,18 @@ def _index_candidates(table, index_name, hash_conditions):
                 found.append(item)
     found.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
     return found
+
+
+def _partition(table, hash_key):
+    """The items of one partition of the table itself, in key order: what a query of
+    the table reads, found by key instead of by sorting the whole table."""
+    if hash_key is None:
+        return None
+    if table.range_key_attr is None:
+        item = table.items.get(hash_key)
+        return [item] if item is not None else []
+    bucket = table.items.get(hash_key) or {}
+    return sorted(bucket.values(), key=lambda x: x.range_key)
 
 
 def _value_size(value: DynamoType) -> int:
@@ -596,7 +612,7 @@ def main() -> None:
     _measured_single_writes()
     _measured_transactions()
     _measured_reads()
-    _fast_index_queries()
+    _fast_queries()
     # Outermost: a repeated token is answered before anything is measured or applied.
     _idempotent_transactions()
     app = DomainDispatcherApplication(create_backend_app)

@@ -5,7 +5,6 @@
 //! 1. [`claim_due_step`]: take the due work with a lease, and build its alert;
 //! 2. after the publish, [`commit_step`]: move the lead on (only while the claim holds);
 //! 3. or, if the publish failed, [`release_step`]: give the work back for the next run.
-
 //!
 //! Each takes two instants: `now`, the schedule event's time, which decides what is due
 //! and stamps the change, and `wall`, the wall clock, on which a claim's lease runs
