@@ -18,8 +18,9 @@ routes infra/template.yaml gives the HTTP API.
     .venv/bin/python infra/check_openapi.py --operations [--spec docs/openapi.yaml]
         validates the document and prints its operations as JSON for
         tests/tests/openapi.rs: method, path, function, path and query parameter
-        examples, every request body example encoded as it goes on the wire, and the
-        documented response status codes.
+        examples, every request body example encoded as it goes on the wire (with the
+        signed source that sends it, `x-leadwatch-source`, if any), and the documented
+        response status codes.
 
     .venv/bin/python infra/check_openapi.py --responses FILE [--spec docs/openapi.yaml]
         checks answers the handlers gave (a JSON list of {method, path, status,
@@ -291,16 +292,43 @@ def example_of(spec: dict[str, Any], node: dict[str, Any], from_schema: bool = T
     return out
 
 
+MULTIPART_BOUNDARY = "leadwatch-example-boundary"
+
+
+def wire_content_type(content_type: str) -> str:
+    """The Content-Type an example goes with: multipart bodies need their boundary."""
+    if content_type == "multipart/form-data":
+        return f"{content_type}; boundary={MULTIPART_BOUNDARY}"
+    return content_type
+
+
 def encode_body(content_type: str, value: Any, where: str) -> str:
     if content_type == "application/json":
         return json.dumps(value)
-    if content_type == "application/x-www-form-urlencoded":
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if not isinstance(value, dict):
             fail(f"{where}: a form example must be a mapping of field to text")
-        return urlencode({k: "" if v is None else str(v) for k, v in value.items()})
+        fields = {k: "" if v is None else str(v) for k, v in value.items()}
+        if content_type == "application/x-www-form-urlencoded":
+            return urlencode(fields)
+        parts = [
+            f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        ]
+        return "".join(parts) + f"--{MULTIPART_BOUNDARY}--\r\n"
     if isinstance(value, str):
         return value
     fail(f"{where}: cannot encode an example for {content_type}")
+
+
+def example_sources(spec: dict[str, Any], media: dict[str, Any]) -> dict[str, str]:
+    """Example name -> the signed source that sends it (`x-leadwatch-source`)."""
+    out = {}
+    for name, ex in (media.get("examples") or {}).items():
+        source = resolve(spec, ex).get("x-leadwatch-source")
+        if source:
+            out[name] = str(source)
+    return out
 
 
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -327,18 +355,20 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
             for content_type, media in (body.get("content") or {}).items():
                 media = resolve(spec, media)
                 examples = example_of(spec, media)
+                sources = example_sources(spec, media)
                 if not examples:
                     fail(f"{where}: request body {content_type} needs an example (the tests send it)")
                 for name, value in examples:
                     requests.append(
                         {
                             "name": name,
-                            "content_type": content_type,
+                            "content_type": wire_content_type(content_type),
                             "body": encode_body(content_type, value, f"{where} {content_type} {name}"),
+                            "source": sources.get(name),
                         }
                     )
             if not requests:
-                requests.append({"name": "no body", "content_type": None, "body": None})
+                requests.append({"name": "no body", "content_type": None, "body": None, "source": None})
             out.append(
                 {
                     "method": method.upper(),

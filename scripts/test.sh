@@ -10,6 +10,9 @@ scripts/stack.sh venv
 # The emulator's write-capacity figures back a test's budget: check its sizing rules.
 .venv/bin/python scripts/moto_server.py --self-test
 
+echo "== browser: headless Chromium and chromedriver (Debian packages) for tests/tests/browser.rs"
+scripts/browser.sh
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
@@ -39,4 +42,12 @@ fi
 echo "== cargo test"
 # The end-to-end tests run the real function binaries through the Runtime API.
 cargo build --workspace --bins --locked
+# Every AWS call a function makes in the tests, in-process or as a binary, is recorded
+# (leadwatch_adapters::calls) and then checked against its role in infra/template.yaml.
+LEADWATCH_RECORD_AWS_CALLS="$(mktemp -d)"
+export LEADWATCH_RECORD_AWS_CALLS
+trap 'rm -rf "$LEADWATCH_RECORD_AWS_CALLS"' EXIT
 cargo test --workspace --locked
+
+echo "== IAM: every AWS call the tests made is granted by infra/template.yaml"
+cargo test -p leadwatch-e2e --test iam_in_step --locked -- --ignored

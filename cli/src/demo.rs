@@ -26,7 +26,6 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::DEV_CLAIMS_HEADER;
 use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::report::{render_table, Month};
 use leadwatch_core::Contract;
 use leadwatch_watchdog::{Tick, WallClock};
@@ -35,7 +34,7 @@ mod handlers;
 mod queues;
 mod script;
 
-use handlers::{dispose, submit, Handlers};
+use handlers::{demo_secrets, dispose, submit, Handlers, DEMO_CRM_SECRET};
 use queues::{drain, subscribe};
 use script::{scenario, What};
 
@@ -235,22 +234,26 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?,
     );
-    let zoe = json!({
-        "email": "zoe.quinn@example-na.com", "first_name": "Zoe", "last_name": "Quinn",
-        "title": "VP Sales", "company": "Example", "employees": 400, "industry": "saas",
-        "country": "US", "source": "website",
-        "signals": [{"type": "demo_request", "question": true, "detail": "Can I see it this week?"}]
-    });
-    let zoe_id = lead_id_for("zoe.quinn@example-na.com");
+    let zoe = "form=demo&email=zoe.quinn%40example-na.com&first_name=Zoe&last_name=Quinn\
+               &title=VP+Sales&company=Example&employees=400&industry=saas&country=US\
+               &message=Can+I+see+it+this+week%3F";
+    let (sources, lead_ids) = demo_secrets();
+    let zoe_id = lead_ids.id_for("zoe.quinn@example-na.com");
+    let crm_body = json!({"signals": [{"type": "meeting_accepted"}]}).to_string();
     serve::say(&format!(
         "\n== The HTTP API on the demo's leads (table {table})\n{routes}\n\
          Try it. The server stamps the real clock; the demo's leads live in 23-25 November 2026.\n\
          Locally a caller signs in with the {DEV_CLAIMS_HEADER} header (the claims a JWT\n\
          would carry); in AWS, API Gateway's JWT authorizer supplies them.\n\n  \
-         # a demo request: a fast-lane MQL for ae-na (public: no sign-in)\n  \
-         curl -s -X POST {base}/leads -H 'content-type: application/json' -d '{zoe}'\n\n  \
+         # a demo request from the public website form: the visitor gets a receipt only\n  \
+         curl -s -X POST {base}/leads -d '{zoe}'\n\n  \
          # that lead, by id, as a manager of ae-na: state, assessment, packet, history\n  \
          curl -s {base}/leads/{zoe_id} -H '{DEV_CLAIMS_HEADER}: {manager}'\n\n  \
+         # the CRM reports a meeting: signed with its secret ({secret})\n  \
+         ts=$(date +%s); body='{crm_body}'\n  \
+         sig=$(printf '%s.%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac {secret} | sed 's/.* //')\n  \
+         curl -s -X POST {base}/leads/{zoe_id}/signals -H 'content-type: application/json' \\\n    \
+         -H 'x-leadwatch-source: crm' -H \"x-leadwatch-timestamp: $ts\" -H \"x-leadwatch-signature: sha256=$sig\" -d \"$body\"\n\n  \
          # the team's open MQLs, oldest first, with business minutes left\n  \
          curl -s '{base}/queue?team=ae-na' -H '{DEV_CLAIMS_HEADER}: {manager}'\n\n  \
          # SLA adherence for the month, as ops\n  \
@@ -260,11 +263,12 @@ async fn serve_demo(store: Store, contract: Arc<Contract>, port: u16) -> DemoRes
         ops = json!({"sub": "dev-olga", "email": "olga@seller.io", "cognito:groups": "[role:ops]"}),
         table = store.table_name(),
         routes = serve::describe(&base).trim_end(),
+        secret = DEMO_CRM_SECRET,
     ));
     serve::init_logging();
     serve::run(
         listener,
-        serve::Api::new(store, contract, None),
+        serve::Api::new(store, contract).with_ingest(sources, lead_ids),
         serve::ctrl_c(),
     )
     .await

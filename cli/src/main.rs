@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use leadwatch_core::explain;
-use leadwatch_core::lead::{lead_id_for, parse_lead_json};
+use leadwatch_core::lead::parse_lead_json;
+use leadwatch_core::LeadIds;
 use leadwatch_core::{assess, Contract};
 
 #[derive(Parser)]
@@ -338,9 +339,10 @@ fn score(
         ))
     })?;
     let assessment = assess(&submission.profile, &submission.signals, &contract, at);
+    let lead_id = local_lead_ids().id_for(&submission.profile.email);
     if json {
         let doc = serde_json::json!({
-            "lead_id": lead_id_for(&submission.profile.email),
+            "lead_id": lead_id,
             "assessment": assessment,
         });
         let text = serde_json::to_string_pretty(&doc)
@@ -350,9 +352,18 @@ fn score(
         print_out(&format!(
             "Lead:      {} ({})\n{}",
             submission.profile.email,
-            lead_id_for(&submission.profile.email),
+            lead_id,
             explain::render(&assessment)
         ))
+    }
+}
+
+/// The lead ids `score` shows: under `LEADWATCH_LEAD_ID_KEY` when set, else the
+/// development key (as `leadwatch serve` without a key).
+fn local_lead_ids() -> LeadIds {
+    match leadwatch_adapters::config::lead_id_key_source_from_env() {
+        leadwatch_adapters::config::SecretSource::Inline(key) => LeadIds::new(key),
+        _ => LeadIds::development(),
     }
 }
 

@@ -15,9 +15,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::net::TcpListener;
 
+use leadwatch_adapters::secrets::SourceSecrets;
 use leadwatch_adapters::store::Store;
 use leadwatch_core::text::clip;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
 
 pub use leadwatch_api::{Api, Function, ROUTES};
 
@@ -92,19 +93,15 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?,
     );
-    let webhook_secret = leadwatch_adapters::config::webhook_secret_from_env();
+    let (sources, lead_ids) = ingest_secrets(&config, &contract).await?;
     say(&format!(
-        "{}\nTable {} on {backend}; contract {}.{}\n\
+        "{}\nTable {} on {backend}; contract {}.\n{}\n\
          Signed-in routes take the caller's JWT claims as JSON in the {} header \
          (development only), e.g.\n  {}: {}\nCtrl-C stops the server.",
         describe(&base),
         store.table_name(),
         contract.version(),
-        if webhook_secret.is_some() {
-            "\nLEADWATCH_WEBHOOK_SECRET is set: POSTs to /leads need X-Leadwatch-Signature."
-        } else {
-            ""
-        },
+        describe_lanes(&sources, &lead_ids),
         leadwatch_api::caller::DEV_CLAIMS_HEADER,
         leadwatch_api::caller::DEV_CLAIMS_HEADER,
         r#"{"sub":"dev-kim","email":"kim@seller.io","cognito:groups":"[team:ae-na role:manager]"}"#,
@@ -112,11 +109,48 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
     init_logging();
     run(
         listener,
-        Api::new(store, contract, webhook_secret),
+        Api::new(store, contract).with_ingest(sources, lead_ids),
         ctrl_c(),
     )
     .await
     .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// The signed sources' secrets and the lead id key, from the environment as the ingest
+/// function reads them (`LEADWATCH_SOURCE_SECRETS` or `LEADWATCH_SOURCE_SECRETS_PREFIX`,
+/// `LEADWATCH_LEAD_ID_KEY` or `LEADWATCH_LEAD_ID_KEY_PARAMETER`).
+pub async fn ingest_secrets(
+    config: &aws_config::SdkConfig,
+    contract: &Contract,
+) -> Result<(SourceSecrets, LeadIds), String> {
+    use leadwatch_adapters::{config as settings, secrets};
+    let names = contract.spec.intake.sources.keys().map(String::as_str);
+    let sources =
+        secrets::source_secrets(config, names, settings::source_secrets_setting_from_env())
+            .await
+            .map_err(|e| e.to_string())?;
+    let lead_ids = secrets::lead_ids(config, settings::lead_id_key_source_from_env())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((sources, lead_ids))
+}
+
+/// What the two ingest lanes accept on this server.
+pub fn describe_lanes(sources: &SourceSecrets, lead_ids: &LeadIds) -> String {
+    let signed: Vec<&str> = sources.sources().collect();
+    format!(
+        "Public forms post to /leads unsigned; signed sources: {}.{}",
+        if signed.is_empty() {
+            "none (set LEADWATCH_SOURCE_SECRETS='{\"crm\": \"secret\"}')".to_string()
+        } else {
+            signed.join(", ")
+        },
+        if lead_ids.is_development() {
+            "\nLead ids use the public development key (set LEADWATCH_LEAD_ID_KEY)."
+        } else {
+            ""
+        }
+    )
 }
 
 /// The emulator's endpoint when the SDK is pointed at one (the local stack), else None
@@ -159,7 +193,7 @@ pub fn say(text: &str) {
 pub fn describe(base: &str) -> String {
     let mut out = format!("Leadwatch API at {base}\n");
     for (method, path, function) in ROUTES {
-        out.push_str(&format!("  {method:<5}{base}{path:<22} {function:?}\n"));
+        out.push_str(&format!("  {method:<8}{base}{path:<22} {function:?}\n"));
     }
     out
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use leadwatch_core::assess::assess;
 use leadwatch_core::contract::Contract;
 use leadwatch_core::explain::render;
-use leadwatch_core::lead::{lead_id_for, parse_lead_json};
+use leadwatch_core::lead::parse_lead_json;
 
 mod common;
 use common::{leadwatch, stderr, stdout, Scratch};
@@ -151,7 +151,7 @@ fn score_prints_the_explanation() {
     let assessment = assess(&submission.profile, &submission.signals, &contract, at);
     let expected = format!(
         "Lead:      dana.ortiz@ledgerly.co.uk ({})\n{}\n",
-        lead_id_for("dana.ortiz@ledgerly.co.uk"),
+        leadwatch_e2e::lead_id("dana.ortiz@ledgerly.co.uk"),
         render(&assessment)
     );
     assert_eq!(stdout(&o), expected);
@@ -178,7 +178,7 @@ fn score_json_is_parseable() {
     assert_eq!(doc["assessment"]["assessed_at"], AT);
     assert_eq!(
         doc["lead_id"],
-        lead_id_for("dana.ortiz@ledgerly.co.uk").as_str()
+        leadwatch_e2e::lead_id("dana.ortiz@ledgerly.co.uk").as_str()
     );
 
     // Exactly the library's assessment, serialised.

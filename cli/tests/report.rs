@@ -14,7 +14,6 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::report::SlaReport;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, unique_name};
@@ -48,7 +47,8 @@ async fn seeded_table() -> (String, ReportApp) {
     let ingest = IngestApp {
         store: store.clone(),
         contract: Arc::clone(&contract),
-        webhook_secret: None,
+        sources: leadwatch_e2e::test_sources(),
+        lead_ids: leadwatch_core::LeadIds::development(),
     };
     let disposition = DispositionApp {
         store: store.clone(),
@@ -71,11 +71,14 @@ async fn seeded_table() -> (String, ReportApp) {
             "employees": 300, "industry": "SaaS", "country": country, "source": "website",
             "signals": [{"type": "demo_request", "at": start.to_rfc3339()}]
         });
-        let r =
-            leadwatch_api::ingest::handle(&ingest, request("POST", "/leads", Some(&body)), start)
-                .await;
+        let r = leadwatch_api::ingest::handle(
+            &ingest,
+            leadwatch_e2e::signed(request("POST", "/leads", Some(&body)), start),
+            start,
+        )
+        .await;
         assert!(r.status().is_success());
-        let id = lead_id_for(&email);
+        let id = leadwatch_e2e::lead_id(&email);
         let (action, at, body) = match fate {
             "accept" => (
                 "accept",

@@ -28,7 +28,7 @@ use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 use leadwatch_e2e::faults::CapacityLedger;
-use leadwatch_e2e::{moto, unique_name};
+use leadwatch_e2e::{moto, signed, unique_name};
 use leadwatch_watchdog::{Tick, WallClock, WatchdogApp};
 
 fn mql_at() -> DateTime<Utc> {
@@ -36,8 +36,9 @@ fn mql_at() -> DateTime<Utc> {
 }
 
 fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
+    let email = format!("vp{i}@acme{i}.io");
     let profile = LeadProfile {
-        email: format!("vp{i}@acme{i}.io"),
+        email: email.clone(),
         first_name: Some(format!("Vee{i}")),
         last_name: Some("Lee".into()),
         title: Some("VP Sales".into()),
@@ -47,7 +48,7 @@ fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(signed::lead_id(&email), profile, contract, mql_at());
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),

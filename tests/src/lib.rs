@@ -3,8 +3,10 @@
 //! tests run in parallel without seeing each other's data.
 
 pub mod faults;
+pub mod iam;
 pub mod moto;
 pub mod runtime_api;
+pub mod signed;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -13,6 +15,9 @@ use aws_config::BehaviorVersion;
 use leadwatch_core::access::{Caller, Role};
 
 pub use moto::{repo_root, MotoServer};
+pub use signed::{
+    lead_id, signed, signed_as, table_snapshot, test_sources, CRM_SECRET, MARKETING_SECRET,
+};
 
 /// The shared moto server of this test binary, started on first use. It exits with the
 /// test binary (see [`moto`]'s module docs), even though a static is never dropped.
@@ -33,6 +38,22 @@ impl MotoServer {
             .load()
             .await
     }
+
+    /// [`MotoServer::sdk_config`] for Lambda function `function` (`ingest`,
+    /// `disposition`, `report`, `watchdog`). Clients built from it by
+    /// `leadwatch_adapters::aws` (`dynamodb_client`, `Store::from_config`...) record
+    /// their calls as that function's when `LEADWATCH_RECORD_AWS_CALLS` is set, so the
+    /// IAM check ([`iam`]) sees what an in-process test makes each function do.
+    pub async fn function_config(&self, function: &str) -> aws_config::SdkConfig {
+        leadwatch_adapters::aws::for_function(&self.sdk_config().await, function)
+    }
+}
+
+/// A store on `table` as Lambda function `function` would use it: its calls are
+/// recorded as that function's (see [`MotoServer::function_config`]).
+pub async fn function_store(function: &str, table: &str) -> leadwatch_adapters::store::Store {
+    let config = moto().function_config(function).await;
+    leadwatch_adapters::store::Store::new(leadwatch_adapters::aws::dynamodb_client(&config), table)
 }
 
 /// A name (table, topic, queue) unique within this test binary.

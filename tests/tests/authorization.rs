@@ -14,12 +14,13 @@ use serde_json::{json, Value};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::entry::call;
+use leadwatch_api::ingest::signed_headers;
 use leadwatch_api::Api;
 use leadwatch_core::access::{Caller, Role};
-use leadwatch_core::lead::lead_id_for;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
+use leadwatch_e2e::lead_id as lead_id_for;
 use leadwatch_e2e::runtime_api::HttpApiEvent;
-use leadwatch_e2e::{moto, test_caller, unique_name};
+use leadwatch_e2e::{moto, test_caller, test_sources, unique_name, CRM_SECRET};
 
 /// Monday 2026-11-23 10:00 in New York: business hours for the NA team.
 fn now() -> DateTime<Utc> {
@@ -37,7 +38,9 @@ async fn stack() -> Stack {
     store.create_table().await.expect("create the table");
     let contract = Arc::new(Contract::default_contract().expect("the built-in contract"));
     Stack {
-        router: Api::new(store.clone(), contract, None).router(),
+        router: Api::new(store.clone(), contract)
+            .with_ingest(test_sources(), LeadIds::development())
+            .router(),
         store,
     }
 }
@@ -57,13 +60,20 @@ impl Stack {
             .unwrap_or((path_and_query, ""));
         let claims: Option<HashMap<String, String>> =
             caller.map(|c| ClaimMapping::default().claims_for(c).0);
+        let body = body.map(|b| b.to_string().into_bytes());
+        let mut headers = vec![("content-type", "application/json".to_string())];
+        // The ingest writes come from a signed source (the CRM), whoever else calls.
+        let ingest_write = path == "/leads" || path.ends_with("/signals");
+        if let (true, Some(bytes)) = (ingest_write, &body) {
+            headers.extend(signed_headers("crm", CRM_SECRET, now().timestamp(), bytes));
+        }
         let event = HttpApiEvent {
             method,
             path,
             query,
             stage: "$default",
-            headers: vec![("content-type", "application/json".to_string())],
-            body: body.map(|b| b.to_string().into_bytes()),
+            headers,
+            body,
             time_epoch: now().timestamp_millis(),
             claims,
         }
@@ -105,7 +115,7 @@ async fn every_route_answers_each_role_as_the_permissions_say() {
         ("ops", Some(&ops), 403, 200, 200),
     ];
     for (n, (who, caller, act, team_reports, all_reports)) in callers.into_iter().enumerate() {
-        // Public routes take no token and answer everyone alike.
+        // The ingest writes take no token: a signed source answers everyone alike.
         let id = s.na_mql(&format!("lead{n}@northwind.io")).await;
         let signals =
             json!({"signals": [{"type": "pricing_page_visit", "at": "2026-11-23T14:55:00Z"}]});

@@ -17,11 +17,10 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::entry::gateway_time;
 use leadwatch_api::ingest::IngestApp;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, signed_in, unique_name};
+use leadwatch_e2e::{function_store, moto, signed, signed_in, unique_name};
 
 /// The route set's router, with a signed-in caller (see [`signed_in`]).
 async fn handle(app: &DispositionApp, req: Request, now: DateTime<Utc>) -> Response<Body> {
@@ -39,6 +38,9 @@ fn mon(h: u32, m: u32) -> DateTime<Utc> {
 }
 
 struct Stack {
+    /// The test's own view of the table: not a function's, so its reads are not
+    /// recorded as the disposition function's calls (see `iam_in_step`).
+    store: Store,
     ingest: IngestApp,
     app: DispositionApp,
 }
@@ -53,17 +55,22 @@ async fn stack() -> Stack {
     let contract = Arc::new(Contract::default_contract().unwrap());
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", store.table_name()).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
-        app: DispositionApp { store, contract },
+        app: DispositionApp {
+            store: function_store("disposition", store.table_name()).await,
+            contract,
+        },
+        store,
     }
 }
 
 impl Stack {
     fn store(&self) -> &Store {
-        &self.app.store
+        &self.store
     }
 
     async fn lead(&self, id: &str) -> LeadState {
@@ -83,12 +90,13 @@ impl Stack {
             "source": "website",
             "signals": [{"type": "demo_request", "at": at.to_rfc3339()}]
         });
-        let r = leadwatch_api::ingest::handle(&self.ingest, post("/leads", &body), at).await;
+        let r = leadwatch_api::ingest::handle(&self.ingest, signed(post("/leads", &body), at), at)
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
         let doc = json_of(&r);
         assert_eq!(doc["status"], "mql", "{doc}");
         assert_eq!(doc["team"], team, "{doc}");
-        lead_id_for(email)
+        leadwatch_e2e::lead_id(email)
     }
 
     async fn call(&self, req: Request, now: DateTime<Utc>) -> (StatusCode, Value) {
@@ -407,9 +415,14 @@ async fn touch_records_the_first_touch_once() {
     // A lead sales never got (nurture) cannot be touched through this route.
     let nurture = json!({"email": "quiet@acme.io", "company": "Acme", "country": "US",
                          "signals": [{"type": "blog_view", "at": mon(9, 0).to_rfc3339()}]});
-    let r = leadwatch_api::ingest::handle(&s.ingest, post("/leads", &nurture), mon(10, 0)).await;
+    let r = leadwatch_api::ingest::handle(
+        &s.ingest,
+        signed(post("/leads", &nurture), mon(10, 0)),
+        mon(10, 0),
+    )
+    .await;
     assert_eq!(json_of(&r)["status"], "nurture", "{:?}", r.body());
-    let quiet = lead_id_for("quiet@acme.io");
+    let quiet = leadwatch_e2e::lead_id("quiet@acme.io");
     let (status, doc) = s
         .dispose(&quiet, "touch", json!({"by": "sam@seller.io"}), mon(10, 5))
         .await;
@@ -428,7 +441,7 @@ async fn unknown_leads_are_404_and_bad_bodies_name_the_field_and_write_nothing()
     let id = s.mql("keep@acme.io", "US", "ae-na", mon(10, 0)).await;
     let history_before = s.store().history(&id).await.unwrap().len();
 
-    let missing = lead_id_for("nobody@acme.io");
+    let missing = leadwatch_e2e::lead_id("nobody@acme.io");
     for action in ["accept", "reject", "qualify", "touch"] {
         let body = json!({"by": "sam@seller.io", "reason": "no_intent"});
         let body = if action == "reject" {

@@ -23,7 +23,7 @@ use leadwatch_core::report::Month;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 use leadwatch_e2e::faults::LoseResponses;
-use leadwatch_e2e::{moto, signed_in, unique_name};
+use leadwatch_e2e::{moto, signed, signed_in, unique_name};
 
 /// Monday 2026-11-23 09:00 New York.
 fn mql_at() -> DateTime<Utc> {
@@ -41,7 +41,7 @@ fn fast_lane_mql(contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(signed::lead_id("vp@acme.io"), profile, contract, mql_at());
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),

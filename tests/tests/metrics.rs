@@ -20,12 +20,11 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
 use leadwatch_core::state::AuditEvent;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, unique_name, AlertInbox};
+use leadwatch_e2e::{function_store, moto, signed, unique_name, AlertInbox};
 use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
 
 /// A watchdog run at event time `at`: leases on the real clock, and all the time a run
@@ -37,6 +36,8 @@ async fn run_at(app: &WatchdogApp, at: DateTime<Utc>) -> RunSummary {
 }
 
 struct Stack {
+    /// The test's own view of the table: its reads are not recorded as a function's.
+    store: Store,
     ingest: IngestApp,
     disposition: DispositionApp,
     watchdog: WatchdogApp,
@@ -46,28 +47,38 @@ struct Stack {
 
 async fn stack(name: &str) -> Stack {
     let config = moto().sdk_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), unique_name(name));
-    store.create_table().await.unwrap();
+    let table = unique_name(name);
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let inbox =
         AlertInbox::create(&config, &[("revops", json!({"kind": ["contract_review"]}))]).await;
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's clients record their calls as its own (see `iam_in_step`).
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
         disposition: DispositionApp {
-            store: store.clone(),
+            store: function_store("disposition", &table).await,
             contract: Arc::clone(&contract),
         },
         watchdog: WatchdogApp {
-            store: store.clone(),
-            alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+            store: function_store("watchdog", &table).await,
+            alerts: AlertPublisher::from_config(
+                &moto().function_config("watchdog").await,
+                &inbox.topic_arn,
+            ),
             contract: Arc::clone(&contract),
         },
-        report: ReportApp { store, contract },
+        report: ReportApp {
+            store: function_store("report", &table).await,
+            contract,
+        },
         inbox,
+        store: setup,
     }
 }
 
@@ -298,7 +309,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
             Step::Post { body, key } => {
                 let r = leadwatch_api::ingest::handle(
                     &s.ingest,
-                    request("POST", "/leads", Some(&body), Some(&key)),
+                    signed(request("POST", "/leads", Some(&body), Some(&key)), at),
                     at,
                 )
                 .await;
@@ -309,7 +320,7 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
                 action,
                 body,
             } => {
-                let id = lead_id_for(&email);
+                let id = leadwatch_e2e::lead_id(&email);
                 let r = leadwatch_api::disposition::handle(
                     &s.disposition,
                     leadwatch_e2e::signed_in(request(
@@ -453,7 +464,7 @@ impl Recount {
 async fn recount(store: &Store, emails: &[String]) -> BTreeMap<(String, String, String), Recount> {
     let mut slices: BTreeMap<(String, String, String), Recount> = BTreeMap::new();
     for email in emails {
-        let id = lead_id_for(email);
+        let id = leadwatch_e2e::lead_id(email);
         let Some(state) = store.get_lead(&id).await.unwrap() else {
             continue;
         };
@@ -498,9 +509,9 @@ async fn every_metric_equals_a_recount_from_the_audit_records() {
     let emails = run_scenario(&s, 0x5EED_2026, 200).await;
 
     let month = Month::parse("2026-11").unwrap();
-    let items = s.report.store.rollups(&[month]).await.unwrap();
+    let items = s.store.rollups(&[month]).await.unwrap();
     let report = build_report(month, month, None, &items);
-    let expected = recount(&s.report.store, &emails).await;
+    let expected = recount(&s.store, &emails).await;
 
     let all = report
         .row("2026-11", "all", "all")
@@ -625,7 +636,7 @@ async fn export_writes_one_csv_row_per_mql_with_its_packet() {
         let body = lead_body(&mut rng, i, at);
         let r = leadwatch_api::ingest::handle(
             &s.ingest,
-            request("POST", "/leads", Some(&body), None),
+            signed(request("POST", "/leads", Some(&body), None), at),
             at,
         )
         .await;
@@ -694,12 +705,12 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
         });
         let r = leadwatch_api::ingest::handle(
             &s.ingest,
-            request("POST", "/leads", Some(&body), None),
+            signed(request("POST", "/leads", Some(&body), None), day_one),
             day_one,
         )
         .await;
         assert_eq!(json_of(&r)["status"], "mql", "{}", json_of(&r));
-        let id = lead_id_for(&email);
+        let id = leadwatch_e2e::lead_id(&email);
         let r = leadwatch_api::disposition::handle(
             &s.disposition,
             leadwatch_e2e::signed_in(request(

@@ -37,7 +37,9 @@ use leadwatch_api::entry::gateway_time;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::report::ReportApp;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, repo_root, unique_name};
+use leadwatch_e2e::{
+    function_store, moto, repo_root, signed_as, unique_name, CRM_SECRET, MARKETING_SECRET,
+};
 
 /// The functions behind the HTTP API, by their `x-leadwatch-function` name.
 const FUNCTIONS: [&str; 3] = ["ingest", "disposition", "report"];
@@ -56,6 +58,8 @@ struct Example {
     name: String,
     content_type: Option<String>,
     body: Option<String>,
+    /// The signed source that sends it (`x-leadwatch-source`); None: unsigned.
+    source: Option<String>,
 }
 
 #[derive(Debug)]
@@ -153,6 +157,7 @@ fn operations() -> Vec<Operation> {
                     name: r["name"].as_str().unwrap().to_string(),
                     content_type: r["content_type"].as_str().map(str::to_string),
                     body: r["body"].as_str().map(str::to_string),
+                    source: r["source"].as_str().map(str::to_string),
                 })
                 .collect(),
             responses: op["responses"]
@@ -179,23 +184,26 @@ struct Apps {
 /// Every function's app over one fresh table on the test binary's moto.
 async fn apps() -> Apps {
     let config = moto().sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        unique_name("openapi"),
-    );
-    store.create_table().await.unwrap();
+    let table = unique_name("openapi");
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's calls are recorded as its own (see `iam_in_step`).
     Apps {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
         disposition: DispositionApp {
-            store: store.clone(),
+            store: function_store("disposition", &table).await,
             contract: Arc::clone(&contract),
         },
-        report: ReportApp { store, contract },
+        report: ReportApp {
+            store: function_store("report", &table).await,
+            contract,
+        },
     }
 }
 
@@ -221,6 +229,15 @@ impl Apps {
             }
             other => panic!("x-leadwatch-function {other:?} is not one of {FUNCTIONS:?}"),
         }
+    }
+}
+
+/// The test secret of a signed source the document's examples name.
+fn secret_of(source: &str) -> &'static [u8] {
+    match source {
+        "crm" => CRM_SECRET,
+        "marketing" => MARKETING_SECRET,
+        other => panic!("x-leadwatch-source {other:?} is not a source of the tests"),
     }
 }
 
@@ -342,13 +359,17 @@ async fn every_documented_operation_is_served_by_its_function_only() {
         for example in &op.examples {
             let what = format!("{} (example {:?})", op.route(), example.name);
             let req = || {
-                event(
+                let req = event(
                     &op.method,
                     &path,
                     &op.query,
                     example.content_type.as_deref(),
                     example.body.as_deref(),
-                )
+                );
+                match example.source.as_deref() {
+                    Some(source) => signed_as(req, source, secret_of(source), now()),
+                    None => req,
+                }
             };
             let r = apps.call(&op.function, req()).await;
             let status = r.status().as_u16().to_string();

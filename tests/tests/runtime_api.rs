@@ -16,13 +16,21 @@ use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::{ClaimMapping, DEV_CLAIMS_HEADER};
+use leadwatch_api::ingest::signed_headers;
 use leadwatch_api::{Api, Function, ROUTES};
 use leadwatch_cli::serve;
 use leadwatch_core::access::{Caller, Role};
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
-use leadwatch_e2e::{moto, test_caller, unique_name};
+use leadwatch_e2e::{moto, test_caller, unique_name, CRM_SECRET};
+
+/// The signed sources' secrets as the ingest binary reads them locally.
+const SOURCE_SECRETS: &str = r#"{"crm": "test-crm-secret", "marketing": "test-marketing-secret"}"#;
+
+/// The headers of a request signed by the `crm` source when API Gateway received it.
+fn crm_signature(body: &[u8]) -> Vec<(&'static str, String)> {
+    signed_headers("crm", CRM_SECRET, TIME_EPOCH / 1000, body).to_vec()
+}
 
 /// 2026-11-23T15:00:00Z (a Monday, 10:00 in New York): when API Gateway "received"
 /// every request here.
@@ -64,10 +72,14 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
     let lead = json!({"email": "Rae@Globex.io", "first_name": "Rae", "title": "CRO", "company": "Globex",
                       "employees": 900, "industry": "SaaS", "country": "US", "source": "website",
                       "signals": [{"type": "demo_request", "at": "2026-11-23T14:55:00Z"}]});
-    // A plain HTML form arrives base64-encoded from API Gateway.
-    let form = "email=ola%40initech.io&first_name=Ola&company=Initech&employees=120&country=DE&source=site&signal=contact_sales";
+    // A plain HTML form of the public lane arrives base64-encoded from API Gateway.
+    let form = "form=contact_sales&email=ola%40initech.io&first_name=Ola&company=Initech&employees=120&country=DE&signal=contact_sales";
+    let mut signed = event("POST", "/leads", "application/json", &lead.to_string());
+    signed
+        .headers
+        .extend(crm_signature(lead.to_string().as_bytes()));
     let events = vec![
-        event("POST", "/leads", "application/json", &lead.to_string()).to_json(),
+        signed.to_json(),
         event("POST", "/leads", "application/x-www-form-urlencoded", form).to_json(),
         event("POST", "/leads", "application/json", "{not json").to_json(),
     ];
@@ -76,6 +88,7 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
         &[
             ("LEADWATCH_TABLE", &table),
             ("LEADWATCH_METRICS_NAMESPACE", "Leadwatch"),
+            ("LEADWATCH_SOURCE_SECRETS", SOURCE_SECRETS),
         ],
     );
     let answers = lambda.invoke_all(events);
@@ -86,14 +99,20 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
     assert_eq!(status, 201, "{}", answers[0]);
     let body: Value = serde_json::from_slice(&body).expect("a JSON body");
     assert_eq!(body["status"], "mql");
-    assert_eq!(decode_answer(&answers[1]).0, 201, "{}", answers[1]);
+    let (status, _, body) = decode_answer(&answers[1]);
+    assert_eq!(status, 202, "{}", answers[1]);
+    let body: Value = serde_json::from_slice(&body).expect("a JSON body");
+    assert_eq!(
+        body["status"], "received",
+        "a public post learns nothing of the lead"
+    );
     let (status, _, body) = decode_answer(&answers[2]);
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("\"field\":\"body\""));
 
     // Stored in moto, judged at the request's own time, not the wall clock.
     let stored = store
-        .get_lead(&lead_id_for("rae@globex.io"))
+        .get_lead(&leadwatch_e2e::lead_id("rae@globex.io"))
         .await
         .unwrap()
         .unwrap();
@@ -102,7 +121,7 @@ async fn the_ingest_binary_serves_api_gateway_events_through_the_runtime_api() {
         TIME_EPOCH
     );
     assert!(store
-        .get_lead(&lead_id_for("ola@initech.io"))
+        .get_lead(&leadwatch_e2e::lead_id("ola@initech.io"))
         .await
         .unwrap()
         .is_some());
@@ -219,22 +238,34 @@ fn header_of(headers: &Value, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identically() {
-    let rae = lead_id_for("rae@globex.io");
-    let ola = lead_id_for("ola@initech.io");
+    let rae = leadwatch_e2e::lead_id("rae@globex.io");
+    let ola = leadwatch_e2e::lead_id("ola@initech.io");
     let demo =
         json!({"email": "Rae@Globex.io", "first_name": "Rae", "title": "CRO", "company": "Globex",
                       "employees": 900, "industry": "SaaS", "country": "US", "source": "website",
                       "signals": [{"type": "demo_request", "at": "2026-11-23T14:55:00Z"}]})
         .to_string();
     let form =
-        "email=ola%40initech.io&first_name=Ola&last_name=Berg&title=VP+Sales&company=Initech\
-                &employees=120&country=DE&source=site&signal=contact_sales";
+        "form=contact_sales&email=ola%40initech.io&first_name=Ola&last_name=Berg&title=VP+Sales\
+                &company=Initech&employees=120&country=DE&signal=contact_sales";
     let mut keyed = probe("POST", "/leads", "application/json", demo.clone());
     keyed.headers.push(("idempotency-key", "sub-1".to_string()));
+    keyed.headers.extend(crm_signature(demo.as_bytes()));
     let mut replay = probe("POST", "/leads", "application/json", demo.clone());
     replay
         .headers
         .push(("idempotency-key", "sub-1".to_string()));
+    replay.headers.extend(crm_signature(demo.as_bytes()));
+    let signals_body = r#"{"signals":[{"type":"pricing_page_visit","at":"2026-11-23T14:58:00Z","seconds_on_page":95}]}"#;
+    let mut signals = probe(
+        "POST",
+        format!("/leads/{rae}/signals"),
+        "application/json",
+        signals_body,
+    );
+    signals
+        .headers
+        .extend(crm_signature(signals_body.as_bytes()));
     // Sam sells in North America; Eve in EMEA, where Ola's lead is routed; Olga is ops.
     let sam = test_caller("sam@seller.io", &["ae-na"], &[Role::Rep]);
     let eve = test_caller("eve@seller.io", &["ae-emea"], &[Role::Manager]);
@@ -273,27 +304,39 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
         probe("POST", "/leads", "text/xml", "<lead/>"),
         probe("POST", "/leads", "application/json", vec![b' '; 70 * 1024]),
         probe("GET", "/leads", "", ""),
-        probe(
-            "POST",
-            format!("/leads/{rae}/signals"),
-            "application/json",
-            r#"{"signals":[{"type":"pricing_page_visit","at":"2026-11-23T14:58:00Z","seconds_on_page":95}]}"#,
-        ),
+        signals,
         by(&sam, probe("GET", format!("/leads/{rae}"), "", "")),
         by(&sam, probe("GET", "/leads/ld_nobody", "", "")),
         probe("DELETE", format!("/leads/{rae}"), "", ""),
-        probe(
-            "POST",
-            format!("/leads/{rae}/accept"),
-            "application/json",
-            r#"{"by":"sam@seller.io"}"#,
+        by(
+            &sam,
+            probe(
+                "POST",
+                format!("/leads/{rae}/accept"),
+                "application/json",
+                r#"{"by":"sam@seller.io"}"#,
+            ),
         ),
-        probe(
-            "POST",
-            format!("/leads/{ola}/reject"),
-            "application/json",
-            r#"{"by":"sam@seller.io","reason":"nope"}"#,
+        by(
+            &eve,
+            probe(
+                "POST",
+                format!("/leads/{ola}/reject"),
+                "application/json",
+                r#"{"reason":"nope"}"#,
+            ),
         ),
+        // Sam may not act on an EMEA lead, and nobody without a token on any.
+        by(
+            &sam,
+            probe(
+                "POST",
+                format!("/leads/{ola}/accept"),
+                "application/json",
+                "",
+            ),
+        ),
+        probe("GET", format!("/leads/{rae}"), "", ""),
         staged,
         queue,
         report,
@@ -304,7 +347,10 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
 
     // The Lambda side: the three HTTP function binaries on table A.
     let (table_a, _) = new_table().await;
-    let env = [("LEADWATCH_TABLE", table_a.as_str())];
+    let env = [
+        ("LEADWATCH_TABLE", table_a.as_str()),
+        ("LEADWATCH_SOURCE_SECRETS", SOURCE_SECRETS),
+    ];
     let mut ingest = LambdaProcess::start("ingest", &env);
     let mut disposition = LambdaProcess::start("disposition", &env);
     let mut report_fn = LambdaProcess::start("report", &env);
@@ -353,7 +399,10 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
     let contract = Arc::new(Contract::default_contract().expect("the built-in contract"));
     let listener = serve::bind(0).await.expect("bind a loopback port");
     let base = serve::base_url(listener.local_addr().expect("bound address"));
-    let api = Api::new(store_b, contract, None);
+    let api = Api::new(store_b, contract).with_ingest(
+        leadwatch_e2e::test_sources(),
+        leadwatch_core::LeadIds::development(),
+    );
     tokio::spawn(serve::run_with_clock(
         listener,
         api,
@@ -422,17 +471,22 @@ async fn the_lambda_binaries_and_leadwatch_serve_answer_every_request_identicall
     assert_eq!(
         statuses,
         vec![
-            201, 201, 201, 400, 422, 415, 413, 405, 200, 200, 404, 405, 200, 422, 200, 200, 200,
-            422, 200, 404
+            201, 202, 201, 400, 422, 415, 413, 405, 200, 200, 404, 405, 200, 422, 403, 401, 200,
+            200, 200, 422, 200, 404
         ],
         "{served_answers:#?}"
     );
     assert_eq!(served_answers[2].replayed.as_deref(), Some("true"));
-    assert_eq!(served_answers[7].allow.as_deref(), Some("POST"));
+    assert_eq!(served_answers[7].allow.as_deref(), Some("POST, OPTIONS"));
     assert!(
-        served_answers[18].body.contains(&rae),
+        served_answers[14].body.contains("dispose:ae-emea"),
+        "{:?}",
+        served_answers[14]
+    );
+    assert!(
+        served_answers[20].body.contains(&rae),
         "the SAL is exported"
     );
-    let queue: Value = serde_json::from_str(&served_answers[15].body).expect("queue JSON");
+    let queue: Value = serde_json::from_str(&served_answers[17].body).expect("queue JSON");
     assert_eq!(queue["as_of"], json!(received_at()));
 }

@@ -21,12 +21,11 @@ use serde_json::{json, Value};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::{ClaimMapping, DEV_CLAIMS_HEADER};
 use leadwatch_api::disposition::DispositionApp;
-use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::ingest::{signed_headers, IngestApp};
 use leadwatch_api::report::ReportApp;
 use leadwatch_api::request::MAX_BODY_BYTES;
 use leadwatch_cli::serve::{self, Api, Function, ROUTES};
 use leadwatch_core::access::Role;
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, ALL_TEAMS};
 
@@ -52,7 +51,10 @@ async fn server() -> Server {
     let contract = Arc::new(Contract::default_contract().expect("the built-in contract"));
     let listener = serve::bind(0).await.expect("bind a free loopback port");
     let base = serve::base_url(listener.local_addr().expect("bound address"));
-    let api = Api::new(store.clone(), Arc::clone(&contract), None);
+    let api = Api::new(store.clone(), Arc::clone(&contract)).with_ingest(
+        leadwatch_e2e::test_sources(),
+        leadwatch_core::LeadIds::development(),
+    );
     tokio::spawn(serve::run(listener, api, std::future::pending()));
     Server {
         base,
@@ -110,14 +112,28 @@ impl Server {
         self.send(Method::GET, path, &[], String::new()).await
     }
 
+    /// A JSON post, signed as the `crm` source (a disposition ignores the signature).
     async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.send(
-            Method::POST,
+        self.send_signed(
             path,
             &[("content-type", "application/json")],
             body.to_string(),
         )
         .await
+    }
+
+    /// A post with `headers`, signed as the `crm` source at the wall clock's time (the
+    /// dev server stamps it too).
+    async fn send_signed(&self, path: &str, headers: &[(&str, &str)], body: String) -> Reply {
+        let signature = signed_headers(
+            "crm",
+            leadwatch_e2e::CRM_SECRET,
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        all.extend(signature.iter().map(|(k, v)| (*k, v.as_str())));
+        self.send(Method::POST, path, &all, body).await
     }
 
     /// What `function`'s handler answers when called directly, as the Lambda runtime
@@ -144,7 +160,8 @@ impl Server {
                 let app = IngestApp {
                     store,
                     contract,
-                    webhook_secret: None,
+                    sources: leadwatch_e2e::test_sources(),
+                    lead_ids: leadwatch_core::LeadIds::development(),
                 };
                 leadwatch_api::ingest::handle(&app, leadwatch_e2e::signed_in(req), now).await
             }
@@ -201,10 +218,10 @@ async fn json_and_form_leads_are_stored_read_back_and_queued() {
         Some(&b"application/json"[..])
     );
 
-    // A plain HTML form: flat fields, the hidden `signal` names the form.
-    let form = "email=Gia.Moretti%40Vought-NA.com&first_name=Gia&last_name=Moretti\
-                &title=Director+of+Sales+Operations&company=Vought&employees=900\
-                &industry=ecommerce&country=US&source=website&signal=contact_sales\
+    // A plain HTML form of the public lane: flat fields, the hidden `form` names it.
+    let form = "form=contact_sales&email=Gia.Moretti%40Vought-NA.com&first_name=Gia\
+                &last_name=Moretti&title=Director+of+Sales+Operations&company=Vought\
+                &employees=900&industry=ecommerce&country=US&signal=contact_sales\
                 &message=Do+you+integrate+with+Outreach%3F";
     let form_lead = s
         .send(
@@ -214,11 +231,17 @@ async fn json_and_form_leads_are_stored_read_back_and_queued() {
             form.to_string(),
         )
         .await;
-    assert_eq!(form_lead.status, StatusCode::CREATED, "{}", form_lead.json);
-    let gia = lead_id_for("gia.moretti@vought-na.com");
-    assert_eq!(form_lead.json["lead_id"], gia.as_str());
-    assert_eq!(form_lead.json["status"], "mql");
-    assert_eq!(form_lead.json["fast_lane"], true);
+    assert_eq!(form_lead.status, StatusCode::ACCEPTED, "{}", form_lead.json);
+    assert_eq!(
+        form_lead.json["status"], "received",
+        "and nothing about the lead"
+    );
+    assert!(
+        form_lead.json.get("lead_id").is_none(),
+        "{}",
+        form_lead.json
+    );
+    let gia = leadwatch_e2e::lead_id("gia.moretti@vought-na.com");
 
     let read = s.get(&format!("/leads/{gia}")).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.json);
@@ -237,6 +260,7 @@ async fn json_and_form_leads_are_stored_read_back_and_queued() {
     // The stored state is the one the handler wrote, not a copy the server made.
     let stored = s.store.get_lead(&gia).await.expect("read").expect("stored");
     assert_eq!(stored.team.as_deref(), Some("ae-na"));
+    assert!(stored.packet.as_ref().is_some_and(|p| p.fast_lane));
 
     // The query string reaches the handler: two teams, two different answers.
     let queue = s.get("/queue?team=ae-na").await;
@@ -274,11 +298,12 @@ async fn request_headers_reach_the_handler_and_response_headers_come_back() {
         ("content-type", "application/json"),
         ("idempotency-key", "form-submission-42"),
     ];
-    let first = s.send(Method::POST, "/leads", &headers, body.clone()).await;
+    let first = s.send_signed("/leads", &headers, body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
     assert!(first.headers.get("idempotent-replayed").is_none());
 
-    let retry = s.send(Method::POST, "/leads", &headers, body).await;
+    // Signed again by the sender (a new timestamp, or the same: the key answers first).
+    let retry = s.send_signed("/leads", &headers, body).await;
     assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.json);
     assert_eq!(
         retry
@@ -341,7 +366,10 @@ async fn unknown_routes_and_wrong_methods_get_the_handlers_json_errors() {
     }
 
     let missing = s
-        .get(&format!("/leads/{}", lead_id_for("nobody@example.com")))
+        .get(&format!(
+            "/leads/{}",
+            leadwatch_e2e::lead_id("nobody@example.com")
+        ))
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json["error"], "not_found");
@@ -377,7 +405,7 @@ async fn a_body_over_64_kib_is_refused_with_413_and_nothing_stored() {
         "the handler saw the whole body: {}",
         reply.json
     );
-    let id = lead_id_for("big@example-na.com");
+    let id = leadwatch_e2e::lead_id("big@example-na.com");
     assert!(s.store.get_lead(&id).await.expect("read").is_none());
 }
 

@@ -15,10 +15,9 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::ingest::IngestApp;
 use leadwatch_core::access::Role;
 use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refused};
-use leadwatch_core::lead::lead_id_for;
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
-use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
+use leadwatch_e2e::{function_store, moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
 
 /// A watchdog run at event time `at`: leases on the real clock, and all the time a run
@@ -43,11 +42,9 @@ struct Stack {
 /// marketing (returned leads).
 async fn stack() -> Stack {
     let config = moto().sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        unique_name("watchdog"),
-    );
-    store.create_table().await.unwrap();
+    let table = unique_name("watchdog");
+    let setup = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    setup.create_table().await.unwrap();
     let inbox = AlertInbox::create(
         &config,
         &[
@@ -58,15 +55,20 @@ async fn stack() -> Stack {
     )
     .await;
     let contract = Arc::new(Contract::default_contract().unwrap());
+    // Each function's clients record their calls as its own (see `iam_in_step`).
     Stack {
         ingest: IngestApp {
-            store: store.clone(),
+            store: function_store("ingest", &table).await,
             contract: Arc::clone(&contract),
-            webhook_secret: None,
+            sources: leadwatch_e2e::test_sources(),
+            lead_ids: leadwatch_core::LeadIds::development(),
         },
         watchdog: WatchdogApp {
-            store,
-            alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+            store: function_store("watchdog", &table).await,
+            alerts: AlertPublisher::from_config(
+                &moto().function_config("watchdog").await,
+                &inbox.topic_arn,
+            ),
             contract,
         },
         inbox,
@@ -91,12 +93,12 @@ async fn director_mql(stack: &Stack, email: &str, at: DateTime<Utc>) -> String {
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .unwrap();
-    let r = leadwatch_api::ingest::handle(&stack.ingest, req, at).await;
+    let r = leadwatch_api::ingest::handle(&stack.ingest, leadwatch_e2e::signed(req, at), at).await;
     assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.body());
     let doc: Value = serde_json::from_slice(r.body().as_ref()).unwrap();
     assert_eq!(doc["status"], "mql", "{doc}");
     assert_eq!(doc["team"], "sdr-na", "{doc}");
-    lead_id_for(email)
+    leadwatch_e2e::lead_id(email)
 }
 
 fn kinds(alerts: &[Value]) -> Vec<(String, String)> {

@@ -16,7 +16,7 @@ use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
 use leadwatch_e2e::runtime_api::{HttpApiEvent, LambdaProcess};
-use leadwatch_e2e::{moto, unique_name, AlertInbox};
+use leadwatch_e2e::{moto, signed, unique_name, AlertInbox};
 
 /// Monday 2026-11-23 09:00 New York: long before the clock, so every warning is due.
 fn mql_at() -> DateTime<Utc> {
@@ -24,8 +24,9 @@ fn mql_at() -> DateTime<Utc> {
 }
 
 fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
+    let email = format!("vp{i}@acme{i}.io");
     let profile = LeadProfile {
-        email: format!("vp{i}@acme{i}.io"),
+        email: email.clone(),
         first_name: Some(format!("Vee{i}")),
         title: Some("VP Sales".into()),
         company: Some(format!("Acme {i}")),
@@ -34,7 +35,7 @@ fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(signed::lead_id(&email), profile, contract, mql_at());
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),

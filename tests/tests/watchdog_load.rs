@@ -17,7 +17,7 @@ use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refuse
 use leadwatch_core::lead::{LeadProfile, Signal};
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
 use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
 
@@ -51,7 +51,12 @@ fn fast_lane_mql(i: usize, contract: &Contract) -> LeadState {
         source: Some("website".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(
+        LeadIds::development().id_for(&profile.email),
+        profile,
+        contract,
+        mql_at(),
+    );
     let demo = Signal {
         kind: "demo_request".into(),
         at: mql_at(),
@@ -73,7 +78,12 @@ fn nurtured(i: usize, contract: &Contract) -> LeadState {
         country: Some("US".into()),
         ..Default::default()
     };
-    let mut state = LeadState::new(profile, contract, mql_at());
+    let mut state = LeadState::new(
+        LeadIds::development().id_for(&profile.email),
+        profile,
+        contract,
+        mql_at(),
+    );
     let view = Signal {
         kind: "blog_view".into(),
         at: mql_at(),

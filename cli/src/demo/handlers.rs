@@ -3,6 +3,10 @@
 //! decision to the real `handle` function as API Gateway would, turning the response into
 //! a line to print. Every call into the HTTP handlers is in this one file, so a change to
 //! how they are called is made here. (The watchdog's schedule runs in the parent module.)
+//!
+//! Website forms go through the public lane, whose answer says only "received": the
+//! line printed for them is read from the stored lead, as sales would see it. The CRM's
+//! webhooks and signals are signed with the demo's `crm` secret.
 
 use std::sync::Arc;
 
@@ -12,16 +16,27 @@ use lambda_http::Body;
 use serde_json::Value;
 
 use leadwatch_adapters::alerts::AlertPublisher;
+use leadwatch_adapters::secrets::SourceSecrets;
 use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
-use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::ingest::{signed_headers, IngestApp};
 use leadwatch_core::access::{Caller, Role};
-use leadwatch_core::lead::lead_id_for;
-use leadwatch_core::Contract;
+use leadwatch_core::{Contract, LeadIds};
 use leadwatch_watchdog::WatchdogApp;
 
 use super::script::{Step, What};
 use super::{DemoResult, Tally};
+
+/// The demo CRM's signing secret (printed in the serve instructions: it is a demo).
+pub(super) const DEMO_CRM_SECRET: &str = "demo-crm-secret";
+
+/// The ingest routes' secrets in the demo: the `crm` source, the development lead ids.
+pub(super) fn demo_secrets() -> (SourceSecrets, LeadIds) {
+    (
+        SourceSecrets::new().with("crm", &[DEMO_CRM_SECRET.as_bytes()]),
+        LeadIds::development(),
+    )
+}
 
 /// The three handlers the demo drives, on its own table, contract and alert topic.
 pub(super) struct Handlers {
@@ -37,10 +52,12 @@ impl Handlers {
         sns: &aws_sdk_sns::Client,
         topic: &str,
     ) -> Self {
+        let (sources, lead_ids) = demo_secrets();
         let ingest = IngestApp {
             store: store.clone(),
             contract: Arc::clone(contract),
-            webhook_secret: None,
+            sources,
+            lead_ids,
         };
         let disposition = DispositionApp {
             store: store.clone(),
@@ -79,28 +96,50 @@ pub(super) async fn submit(app: &IngestApp, step: &Step, tally: &mut Tally) -> D
         What::Signals { email, body } => (
             "event",
             email,
-            format!("/leads/{}/signals", lead_id_for(email)),
+            format!("/leads/{}/signals", app.lead_ids.id_for(email)),
             "application/json",
             body.to_string(),
         ),
         What::Dispose { .. } => return Err("not a submission".into()),
     };
-    let req = Request::builder()
+    let public = matches!(step.what, What::Form { .. });
+    let mut req = Request::builder()
         .method("POST")
         .uri(uri)
-        .header("content-type", content_type)
-        .body(Body::Text(body))
-        .map_err(|e| e.to_string())?;
+        .header("content-type", content_type);
+    if !public {
+        let headers = signed_headers(
+            "crm",
+            DEMO_CRM_SECRET.as_bytes(),
+            step.at.timestamp(),
+            body.as_bytes(),
+        );
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+    }
+    let req = req.body(Body::Text(body)).map_err(|e| e.to_string())?;
     let response = leadwatch_api::ingest::handle(app, req, step.at).await;
     let status = response.status();
-    let doc: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    let mut doc: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
     let head = format!("{label:<8} {email:<32}");
-    if status == StatusCode::ACCEPTED {
-        tally.submissions += 1;
-        tally.dropped += 1;
-        return Ok(format!(
-            "{head} 202, dropped: the hidden honeypot field was filled; nothing stored"
-        ));
+    if public && status == StatusCode::ACCEPTED {
+        // The visitor saw "received"; what sales sees is the stored lead.
+        let stored = app
+            .store
+            .get_lead(&app.lead_ids.id_for(email))
+            .await
+            .map_err(|e| e.to_string())?;
+        match stored {
+            Some(state) => doc = state.summary(false),
+            None => {
+                tally.submissions += 1;
+                tally.dropped += 1;
+                return Ok(format!(
+                    "{head} 202, dropped: the hidden honeypot field was filled; nothing stored"
+                ));
+            }
+        }
     }
     if !status.is_success() {
         return Ok(format!(
@@ -169,7 +208,10 @@ pub(super) async fn dispose(app: &DispositionApp, step: &Step) -> DemoResult<Str
     };
     let req = Request::builder()
         .method("POST")
-        .uri(format!("/leads/{}/{action}", lead_id_for(email)))
+        .uri(format!(
+            "/leads/{}/{action}",
+            LeadIds::development().id_for(email)
+        ))
         .header("content-type", "application/json")
         .body(Body::Text(body.to_string()))
         .map_err(|e| e.to_string())?;

@@ -12,14 +12,16 @@ pub(super) struct Step {
 }
 
 pub(super) enum What {
-    /// A plain HTML form on the website, posted as `application/x-www-form-urlencoded`.
+    /// A plain HTML form on the website, posted unsigned as
+    /// `application/x-www-form-urlencoded` (the public lane).
     Form {
         email: String,
         fields: Vec<(String, String)>,
     },
-    /// A marketing tool's webhook: the lead with its recent behaviour, as JSON.
+    /// The CRM's webhook: the lead with its recent behaviour, as JSON, signed as the
+    /// `crm` source.
     Webhook { email: String, body: Value },
-    /// A webinar or event platform reports more signals for a known lead.
+    /// More signals for a known lead, signed as the `crm` source.
     Signals { email: String, body: Value },
     /// Sales accepts, rejects, qualifies or logs a touch.
     Dispose {
@@ -126,13 +128,19 @@ impl Scenario {
         self.steps.push(Step { at, what });
     }
 
-    /// A website form whose hidden `signal` field names it (`demo_request`,
-    /// `contact_sales`); `message` becomes the signal's detail.
+    /// A public website form (`demo` or `contact_sales` of the contract's
+    /// `[intake.forms]`) whose hidden `signal` field names its signal; `message`
+    /// becomes the signal's detail.
     fn form(&mut self, at: DateTime<Utc>, signal: &str, message: &str, p: Person) -> &'static str {
+        let form = if signal == "demo_request" {
+            "demo"
+        } else {
+            signal
+        };
         let mut fields = p.fields();
         fields.extend(
             [
-                ("source", "website"),
+                ("form", form),
                 ("campaign", "q4-demo-page"),
                 ("signal", signal),
                 ("message", message),
@@ -152,6 +160,7 @@ impl Scenario {
     /// A form a bot filled in, hidden honeypot field included.
     fn bot_form(&mut self, at: DateTime<Utc>, p: Person) {
         let mut fields = p.fields();
+        fields.push(("form".into(), "demo".into()));
         fields.push(("signal".into(), "demo_request".into()));
         fields.push((
             "website_url".into(),

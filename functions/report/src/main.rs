@@ -1,7 +1,7 @@
 //! Lambda entry point of the report function: build the route set's state once per cold
 //! start, then serve `leadwatch_api::report` through the Runtime API.
 
-use leadwatch_adapters::aws::{sdk_config, TimeBudget};
+use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::{config, store::Store};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
@@ -11,7 +11,7 @@ use leadwatch_api::report::{routes, ReportApp};
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let app = ReportApp {
-        store: Store::from_config(&sdk_config(TimeBudget::HTTP_API).await),
+        store: Store::from_config(&function_config("report", TimeBudget::HTTP_API).await),
         contract: config::contract_from_env()?,
     };
     // The entry point owns the clock: it stamps a request only when API Gateway did not.

@@ -12,7 +12,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use leadwatch_adapters::alerts::AlertPublisher;
-use leadwatch_adapters::aws::{sdk_config, TimeBudget};
+use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::store::Store;
 use leadwatch_watchdog::event::{check_skew, max_skew_from, schedule_time, MAX_EVENT_SKEW_ENV};
 use leadwatch_watchdog::{Tick, WallClock, WatchdogApp};
@@ -27,10 +27,10 @@ async fn main() -> Result<(), Error> {
         .map_err(|_| "LEADWATCH_ALERTS_TOPIC_ARN is not set")?;
     let max_skew = max_skew_from(std::env::var(MAX_EVENT_SKEW_ENV).ok().as_deref())?;
     // Claims, publishes and commits must fit in the run: the watchdog's own time budget.
-    let config = sdk_config(TimeBudget::WATCHDOG).await;
+    let config = function_config("watchdog", TimeBudget::WATCHDOG).await;
     let app = WatchdogApp {
         store: Store::from_config(&config),
-        alerts: AlertPublisher::new(aws_sdk_sns::Client::new(&config), topic),
+        alerts: AlertPublisher::from_config(&config, topic),
         contract: leadwatch_adapters::config::contract_from_env()?,
     };
     let app = Arc::new(app);

@@ -27,6 +27,11 @@ impl AlertPublisher {
         }
     }
 
+    /// A publisher with a client of `config` (see [`crate::aws::sns_client`]).
+    pub fn from_config(config: &aws_config::SdkConfig, topic_arn: impl Into<String>) -> Self {
+        AlertPublisher::new(crate::aws::sns_client(config), topic_arn)
+    }
+
     pub fn topic_arn(&self) -> &str {
         &self.topic_arn
     }

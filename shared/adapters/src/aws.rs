@@ -33,12 +33,20 @@
 //! Lambda role): never from code, so the same binary runs against AWS and the local
 //! stack. The budget is the one thing set here, and it overrides the environment's
 //! retry and timeout settings (`AWS_MAX_ATTEMPTS`, profile timeouts).
+//!
+//! A Lambda function loads [`function_config`], which also names the function in the
+//! SDK's app name: every request's User-Agent then says which function sent it (CloudTrail
+//! shows it), and [`crate::calls`] tags the calls it records with it. Clients are built
+//! by [`dynamodb_client`], [`sns_client`] and [`ssm_client`], which add the call recorder
+//! when recording is on and are plain `Client::new` otherwise.
 
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_config::{AppName, BehaviorVersion, ConfigLoader, SdkConfig};
+
+use crate::calls::{self, APP_NAME_PREFIX};
 
 /// How long an AWS call may take: per attempt, in all, and in how many attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +113,61 @@ pub fn config_loader(budget: TimeBudget) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(budget.timeout_config())
         .retry_config(budget.retry_config())
+}
+
+/// The configuration of Lambda function `function` (`ingest`, `disposition`, `report`,
+/// `watchdog`): [`sdk_config`] under `budget`, named for the function (see [`for_function`]).
+pub async fn function_config(function: &str, budget: TimeBudget) -> SdkConfig {
+    for_function(&sdk_config(budget).await, function)
+}
+
+/// `config` with the app name `leadwatch-<function>`: the User-Agent of every request
+/// names the function, and recorded calls are tagged with it. A name the SDK refuses
+/// (it allows letters, digits and a few marks) leaves the configuration as it was.
+pub fn for_function(config: &SdkConfig, function: &str) -> SdkConfig {
+    match AppName::new(format!("{APP_NAME_PREFIX}{function}")) {
+        Ok(name) => config.to_builder().app_name(name).build(),
+        Err(e) => {
+            tracing::warn!(function, error = %e, "not a valid SDK app name");
+            config.clone()
+        }
+    }
+}
+
+/// A DynamoDB client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    match calls::recorder_for(config) {
+        None => aws_sdk_dynamodb::Client::new(config),
+        Some(recorder) => aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(recorder)
+                .build(),
+        ),
+    }
+}
+
+/// An SNS client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
+    match calls::recorder_for(config) {
+        None => aws_sdk_sns::Client::new(config),
+        Some(recorder) => aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(config)
+                .interceptor(recorder)
+                .build(),
+        ),
+    }
+}
+
+/// An SSM client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+pub fn ssm_client(config: &SdkConfig) -> aws_sdk_ssm::Client {
+    match calls::recorder_for(config) {
+        None => aws_sdk_ssm::Client::new(config),
+        Some(recorder) => aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(config)
+                .interceptor(recorder)
+                .build(),
+        ),
+    }
 }
 
 #[cfg(test)]

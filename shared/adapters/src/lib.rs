@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod aws;
+pub mod calls;
 pub mod config;
 pub mod emf;
 pub mod secrets;

@@ -1,7 +1,12 @@
-//! Secrets from SSM Parameter Store. The ingest webhook secret is a SecureString there,
-//! so it never sits in the function's configuration, where anyone allowed to read the
-//! function (`lambda:GetFunctionConfiguration`) could see it; the environment carries
-//! only the parameter's name.
+//! Secrets from SSM Parameter Store: the signed ingest sources' secrets and the key of
+//! lead ids. Each is a SecureString there, so it never sits in the function's
+//! configuration, where anyone allowed to read the function
+//! (`lambda:GetFunctionConfiguration`) could see it; the environment carries only the
+//! parameter's name (or, for the sources, a name prefix).
+//!
+//! A source's parameter holds one or two secrets, one per line: two while a sender
+//! rotates, so that requests signed with the old secret and with the new one are both
+//! accepted until the old line is removed (see [`secret_values`]).
 //!
 //! Read once at cold start: a failure ends the start-up with one error that names the
 //! parameter and what to fix. No error or log line here ever carries a parameter's value.
@@ -9,6 +14,7 @@
 //! that does not answer fails the cold start within its time budget instead of
 //! stalling it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_config::SdkConfig;
@@ -17,8 +23,9 @@ use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_ssm::Client;
 
-use crate::aws::{sdk_config, TimeBudget};
-use crate::config::WebhookSecretSource;
+use crate::aws::{sdk_config, ssm_client, TimeBudget};
+use crate::config::{SecretSource, SourceSecretsSetting};
+use leadwatch_core::LeadIds;
 
 #[derive(thiserror::Error)]
 pub enum SecretError {
@@ -31,11 +38,15 @@ pub enum SecretError {
     AccessDenied { name: String, detail: String },
     #[error("SSM parameter {name} cannot be decrypted with its KMS key: {detail}")]
     Key { name: String, detail: String },
-    #[error(
-        "SSM parameter {name} is empty; put the webhook secret in it, or deploy without \
-         a parameter name to turn signature checks off"
-    )]
+    #[error("SSM parameter {name} is empty; put the secret in it")]
     Empty { name: String },
+    #[error(
+        "SSM parameter {name} holds {count} values; a source has at most \
+         {MAX_ACTIVE_SECRETS} active secrets (one per line: the new one and the old one)"
+    )]
+    TooMany { name: String, count: usize },
+    #[error("{name}: {detail}")]
+    Invalid { name: String, detail: String },
     #[error("SSM parameter {name}: GetParameter failed: {detail}")]
     Aws { name: String, detail: String },
 }
@@ -95,7 +106,7 @@ impl ParameterStore {
 
     /// A client of `config`: the shared one of [`crate::aws::sdk_config`].
     pub fn from_config(config: &SdkConfig) -> Self {
-        ParameterStore::new(Client::new(config))
+        ParameterStore::new(ssm_client(config))
     }
 
     /// A client of the shared configuration under [`TimeBudget::HTTP_API`]: the cold
@@ -108,6 +119,11 @@ impl ParameterStore {
     /// sender signs with the secret exactly as stored). Empty or whitespace-only is an
     /// error, since it would be a secret anyone can guess.
     pub async fn secret(&self, name: &str) -> Result<Vec<u8>, SecretError> {
+        self.value(name).await.map(String::into_bytes)
+    }
+
+    /// [`ParameterStore::secret`] as text.
+    pub async fn value(&self, name: &str) -> Result<String, SecretError> {
         let out = self
             .client
             .get_parameter()
@@ -124,11 +140,11 @@ impl ParameterStore {
             // who can read the parameter: worth a fix, not an outage.
             tracing::warn!(
                 parameter = name,
-                "the webhook secret parameter is not a SecureString; recreate it as one"
+                "the secret parameter is not a SecureString; recreate it as one"
             );
         }
         match parameter.value {
-            Some(value) if !value.trim().is_empty() => Ok(value.into_bytes()),
+            Some(value) if !value.trim().is_empty() => Ok(value),
             _ => Err(SecretError::Empty {
                 name: name.to_string(),
             }),
@@ -136,34 +152,155 @@ impl ParameterStore {
     }
 }
 
-/// The ingest webhook secret from where [`WebhookSecretSource`] says, for the cold start.
-/// An SSM client is built only when a parameter is named, so local runs and deployments
-/// without a secret pay nothing for it.
-pub async fn webhook_secret(source: WebhookSecretSource) -> Result<Option<Vec<u8>>, SecretError> {
-    match source {
-        WebhookSecretSource::None => Ok(None),
-        WebhookSecretSource::Inline(secret) => Ok(Some(secret)),
-        WebhookSecretSource::Parameter(name) => ParameterStore::from_env()
-            .await
-            .secret(&name)
-            .await
-            .map(Some),
+/// Active secrets per signed source: a sender may sign with any of a source's values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SourceSecrets {
+    by_source: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+// Names only: a printed configuration must never show a secret.
+impl fmt::Debug for SourceSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.by_source
+                    .iter()
+                    .map(|(name, values)| (name, format!("<{} secret(s)>", values.len()))),
+            )
+            .finish()
     }
 }
 
-/// [`webhook_secret`] with a client of `config`, for a cold start that loads the shared
-/// configuration once for all its clients.
-pub async fn webhook_secret_from(
+impl SourceSecrets {
+    pub fn new() -> Self {
+        SourceSecrets::default()
+    }
+
+    /// These secrets plus `values` for `source` (tests and local set-ups).
+    pub fn with(mut self, source: &str, values: &[&[u8]]) -> Self {
+        self.by_source.insert(
+            source.to_string(),
+            values.iter().map(|v| v.to_vec()).collect(),
+        );
+        self
+    }
+
+    /// The active secrets of `source`; none for a source without a secret.
+    pub fn values(&self, source: &str) -> &[Vec<u8>] {
+        self.by_source.get(source).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_source.is_empty()
+    }
+
+    /// The sources that have secrets.
+    pub fn sources(&self) -> impl Iterator<Item = &str> {
+        self.by_source.keys().map(String::as_str)
+    }
+
+    /// `LEADWATCH_SOURCE_SECRETS`: `{"crm": "secret"}` or `{"crm": ["new", "old"]}`.
+    pub fn parse_json(text: &str) -> Result<SourceSecrets, SecretError> {
+        let invalid = |detail: String| SecretError::Invalid {
+            name: "LEADWATCH_SOURCE_SECRETS".into(),
+            detail,
+        };
+        let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+            // serde_json's message quotes no input, so it cannot leak a secret.
+            invalid(format!(
+                "must be a JSON object from source name to secret(s): {e}"
+            ))
+        })?;
+        let mut secrets = SourceSecrets::new();
+        for (source, value) in map {
+            let values: Vec<Vec<u8>> = match value {
+                serde_json::Value::String(s) => secret_values(&s),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| v.as_bytes().to_vec())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if values.is_empty() {
+                return Err(invalid(format!(
+                    "source {source}: give a secret or a list of one or two secrets"
+                )));
+            }
+            if values.len() > MAX_ACTIVE_SECRETS {
+                return Err(invalid(format!(
+                    "source {source}: at most {MAX_ACTIVE_SECRETS} active secrets"
+                )));
+            }
+            secrets.by_source.insert(source, values);
+        }
+        Ok(secrets)
+    }
+}
+
+/// How many secrets a source may have active at once: the new one and the old one.
+pub const MAX_ACTIVE_SECRETS: usize = 2;
+
+/// A source parameter's value as its secrets: one per line, each trimmed of the
+/// whitespace around it, blank lines ignored. To rotate, add the new secret as a
+/// second line, move the sender to it, then delete the old line.
+pub fn secret_values(text: &str) -> Vec<Vec<u8>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| line.as_bytes().to_vec())
+        .collect()
+}
+
+/// The secrets of `sources` (the contract's `[intake.sources]`) from where `setting`
+/// says. With an SSM prefix, each source's parameter must exist, hold one or two
+/// values and be readable, or the cold start fails naming it: a source the contract
+/// lists but cannot verify is a misconfiguration, not something to find out from a
+/// sender's 401s.
+pub async fn source_secrets<'a>(
     config: &SdkConfig,
-    source: WebhookSecretSource,
-) -> Result<Option<Vec<u8>>, SecretError> {
-    match source {
-        WebhookSecretSource::None => Ok(None),
-        WebhookSecretSource::Inline(secret) => Ok(Some(secret)),
-        WebhookSecretSource::Parameter(name) => ParameterStore::from_config(config)
+    sources: impl IntoIterator<Item = &'a str>,
+    setting: SourceSecretsSetting,
+) -> Result<SourceSecrets, SecretError> {
+    match setting {
+        SourceSecretsSetting::None => Ok(SourceSecrets::new()),
+        SourceSecretsSetting::Inline(json) => SourceSecrets::parse_json(&json),
+        SourceSecretsSetting::Prefix(prefix) => {
+            let store = ParameterStore::from_config(config);
+            let mut secrets = SourceSecrets::new();
+            for source in sources {
+                let name = format!("{prefix}{source}");
+                let values = secret_values(&store.value(&name).await?);
+                if values.len() > MAX_ACTIVE_SECRETS {
+                    return Err(SecretError::TooMany {
+                        name,
+                        count: values.len(),
+                    });
+                }
+                secrets.by_source.insert(source.to_string(), values);
+            }
+            Ok(secrets)
+        }
+    }
+}
+
+/// The key of lead ids from where `setting` says; without one, the public development
+/// key, with a warning (a deployment must set one: see the README, "Lead ids").
+pub async fn lead_ids(config: &SdkConfig, setting: SecretSource) -> Result<LeadIds, SecretError> {
+    match setting {
+        SecretSource::None => {
+            tracing::warn!(
+                "no lead id key configured (LEADWATCH_LEAD_ID_KEY_PARAMETER or LEADWATCH_LEAD_ID_KEY); \
+                 using the public development key: anyone can compute lead ids from emails"
+            );
+            Ok(LeadIds::development())
+        }
+        SecretSource::Inline(key) => Ok(LeadIds::new(key)),
+        SecretSource::Parameter(name) => ParameterStore::from_config(config)
             .secret(&name)
             .await
-            .map(Some),
+            .map(LeadIds::new),
     }
 }
 
@@ -173,7 +310,36 @@ mod tests {
     use aws_sdk_ssm::operation::get_parameter::GetParameterError;
     use aws_sdk_ssm::types::error::ParameterNotFound;
 
-    use super::{get_error, SecretError};
+    use super::{get_error, secret_values, SecretError, SourceSecrets};
+
+    #[test]
+    fn a_parameter_holds_one_secret_per_line() {
+        assert_eq!(secret_values("one"), vec![b"one".to_vec()]);
+        assert_eq!(
+            secret_values("new\r\n  old  \n\n"),
+            vec![b"new".to_vec(), b"old".to_vec()]
+        );
+        assert!(secret_values(" \n ").is_empty());
+    }
+
+    #[test]
+    fn inline_source_secrets_are_json_and_never_printed() {
+        let s = SourceSecrets::parse_json(r#"{"crm": ["new", "old"], "marketing": "m1"}"#).unwrap();
+        assert_eq!(s.values("crm"), &[b"new".to_vec(), b"old".to_vec()]);
+        assert_eq!(s.values("marketing"), &[b"m1".to_vec()]);
+        assert!(s.values("other").is_empty());
+        let shown = format!("{s:?}");
+        assert!(shown.contains("crm") && !shown.contains("new"), "{shown}");
+        for bad in [
+            r#"["x"]"#,
+            r#"{"crm": []}"#,
+            r#"{"crm": ["a", "b", "c"]}"#,
+            "{",
+        ] {
+            let e = SourceSecrets::parse_json(bad).unwrap_err().to_string();
+            assert!(e.starts_with("LEADWATCH_SOURCE_SECRETS"), "{e}");
+        }
+    }
 
     // moto does not enforce IAM, so access denial is checked here on a built error.
     #[test]

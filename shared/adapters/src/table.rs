@@ -11,6 +11,7 @@
 //! | idempotency record (TTL)  | `IDEMP#<key>`     | `IDEMP`                |
 //! | monthly metric rollup     | `METRICS#<YYYY-MM>` | `<dimension>`        |
 //! | alert-once marker         | `ONCE#<alert_id>` | `ONCE`                 |
+//! | claimed signature (TTL)   | `SIG#<digest>`    | `SIG`                  |
 //!
 //! A lead written once so far keeps its first audit record and idempotency record in
 //! its state item (`genesis`); its second write moves them to the rows above (see the

@@ -13,7 +13,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, MatchedPath, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -48,12 +49,14 @@ pub struct DispositionApp {
 
 /// The disposition routes, without a fallback, to be merged with other route sets.
 pub fn routes(app: DispositionApp) -> Router {
-    let only_post = || async { method_not_allowed("POST") };
-    Router::new()
-        .route("/leads/{id}/accept", post(accept).fallback(only_post))
-        .route("/leads/{id}/reject", post(reject).fallback(only_post))
-        .route("/leads/{id}/qualify", post(qualify).fallback(only_post))
-        .route("/leads/{id}/touch", post(touch).fallback(only_post))
+    let mut router = Router::new();
+    for action in Action::ALL {
+        router = router.route(
+            &format!("/leads/{{id}}/{}", action.as_str()),
+            post(disposition_route).fallback(|| async { method_not_allowed("POST") }),
+        );
+    }
+    router
         .route(
             "/queue",
             get(queue).fallback(|| async { method_not_allowed("GET") }),
@@ -164,25 +167,28 @@ fn text_field(
     text_value(object.get(field), field, max_chars, multiline, errors)
 }
 
-async fn accept(
-    State(app): State<Arc<DispositionApp>>,
-    Now(now): Now,
-    SignedIn(caller): SignedIn,
-    lead: LeadId,
-    headers: HeaderMap,
-    LimitedBody(body): LimitedBody,
-) -> Result<Response, ApiError> {
-    let request = Request {
-        action: Action::Accept,
-        lead: &lead,
-        headers: &headers,
-        body: &body,
-    };
-    dispose(&app, &caller, request, now).await
+/// The action a disposition route names: the last segment of its route pattern
+/// (`/leads/{id}/accept`), so the four routes share one handler.
+struct RouteAction(Action);
+
+impl<S: Send + Sync> FromRequestParts<S> for RouteAction {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<MatchedPath>()
+            .and_then(|p| p.as_str().rsplit('/').next())
+            .and_then(Action::parse)
+            .map(RouteAction)
+            .ok_or_else(|| ApiError::no_route("POST", "this path"))
+    }
 }
 
-async fn reject(
+/// `POST /leads/{id}/{accept|reject|qualify|touch}`.
+async fn disposition_route(
     State(app): State<Arc<DispositionApp>>,
+    RouteAction(action): RouteAction,
     Now(now): Now,
     SignedIn(caller): SignedIn,
     lead: LeadId,
@@ -190,41 +196,7 @@ async fn reject(
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
     let request = Request {
-        action: Action::Reject,
-        lead: &lead,
-        headers: &headers,
-        body: &body,
-    };
-    dispose(&app, &caller, request, now).await
-}
-
-async fn qualify(
-    State(app): State<Arc<DispositionApp>>,
-    Now(now): Now,
-    SignedIn(caller): SignedIn,
-    lead: LeadId,
-    headers: HeaderMap,
-    LimitedBody(body): LimitedBody,
-) -> Result<Response, ApiError> {
-    let request = Request {
-        action: Action::Qualify,
-        lead: &lead,
-        headers: &headers,
-        body: &body,
-    };
-    dispose(&app, &caller, request, now).await
-}
-
-async fn touch(
-    State(app): State<Arc<DispositionApp>>,
-    Now(now): Now,
-    SignedIn(caller): SignedIn,
-    lead: LeadId,
-    headers: HeaderMap,
-    LimitedBody(body): LimitedBody,
-) -> Result<Response, ApiError> {
-    let request = Request {
-        action: Action::Touch,
+        action,
         lead: &lead,
         headers: &headers,
         body: &body,

@@ -1,50 +1,84 @@
 //! The ingest route set: leads and buying signals in over HTTP, scored against the MQL
-//! contract and stored.
+//! contract and stored. Two lanes share it (see the README, "Ingest lanes"):
 //!
-//! * `POST /leads`: a JSON body, or a plain HTML form (`application/x-www-form-urlencoded`)
-//! * `POST /leads/{id}/signals`: more signals for a known lead
+//! * [`public`]: unsigned posts from browsers and a marketing site's scripts, held to
+//!   the forms the contract declares and answered with a receipt only;
+//! * [`signed`]: integrations that sign each request with their own secret, held to
+//!   their own signal types and answered with the lead's full summary.
+//!
+//! Routes:
+//!
+//! * `POST /leads`: a lead, as JSON, a URL-encoded form or multipart form data
+//! * `OPTIONS /leads`: the CORS preflight of a page's `fetch()` (see [`cors`])
+//! * `POST /leads/{id}/signals`: more signals for a known lead (signed sources only)
 //! * `GET /leads/{id}`: state, assessment, packet and history (read-only; behind the
 //!   JWT authorizer in the template because it returns personal data)
+
+mod body;
+mod cors;
+mod page;
+mod public;
+mod signed;
+mod write;
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use leadwatch_adapters::store::{Change, Saved, Store, StoreError, StoredResponse};
-use leadwatch_core::commands::ingest::{ingest, IngestRefused, Ingested, Submission};
-use leadwatch_core::lead::{
-    honeypot_in, lead_id_for, parse_lead_form, parse_lead_json, parse_signal_batch, LeadProfile,
-    Signal,
-};
-use leadwatch_core::Contract;
+use leadwatch_adapters::secrets::SourceSecrets;
+use leadwatch_adapters::store::Store;
+use leadwatch_core::{Contract, LeadIds};
 
 use crate::caller::{forbidden, SignedIn};
 use crate::error::{json_response, method_not_allowed, ApiError};
-use crate::idempotency::{answer_duplicate, idempotency_key, replay_stored, request_hash};
-use crate::request::{content_type, LeadId, LimitedBody, Now};
-use crate::signature::verify_signature;
+use crate::request::{LeadId, LimitedBody, Now};
+
+pub use body::{decode, PostBody};
+pub use signed::{signed_headers, SOURCE_HEADER};
 
 /// Everything an ingest request needs, built once per cold start.
 #[derive(Clone)]
 pub struct IngestApp {
     pub store: Store,
     pub contract: Arc<Contract>,
-    /// When set, every POST must carry a valid HMAC signature.
-    pub webhook_secret: Option<Vec<u8>>,
+    /// The active secrets of the signed sources (`[intake.sources]`); a source without
+    /// any is refused.
+    pub sources: SourceSecrets,
+    /// The key lead ids are made with (see [`leadwatch_core::lead_ids`]).
+    pub lead_ids: LeadIds,
+}
+
+impl IngestApp {
+    /// An app with no source secrets (only public forms are accepted) and the
+    /// development key of lead ids: for local runs and tests.
+    pub fn new(store: Store, contract: Arc<Contract>) -> Self {
+        IngestApp {
+            store,
+            contract,
+            sources: SourceSecrets::new(),
+            lead_ids: LeadIds::development(),
+        }
+    }
 }
 
 /// The ingest routes, without a fallback, to be merged with other route sets.
 pub fn routes(app: IngestApp) -> Router {
+    let cors = cors::layer(&app.contract);
     Router::new()
         .route(
             "/leads",
-            post(post_lead).fallback(|| async { method_not_allowed("POST") }),
+            post(post_lead)
+                .fallback(|| async { method_not_allowed("POST, OPTIONS") })
+                .layer(cors)
+                .layer(axum::middleware::map_response(
+                    cors::only_for_allowed_origins,
+                )),
         )
         .route(
             "/leads/{id}/signals",
@@ -66,70 +100,21 @@ pub async fn handle(
     crate::entry::call(&crate::function_router(routes(app.clone())), req, now).await
 }
 
-fn check_signature(
-    app: &IngestApp,
-    headers: &HeaderMap,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    match &app.webhook_secret {
-        Some(secret) => verify_signature(secret, headers, body, now),
-        None => Ok(()),
-    }
-}
-
 async fn post_lead(
     State(app): State<Arc<IngestApp>>,
     Now(now): Now,
     headers: HeaderMap,
-    LimitedBody(body): LimitedBody,
-) -> Result<Response, ApiError> {
-    check_signature(&app, &headers, &body, now)?;
-    let media_type = content_type(&headers);
-    let form = media_type == "application/x-www-form-urlencoded";
-    let parsed = match media_type.as_str() {
-        "application/x-www-form-urlencoded" => parse_lead_form(&body, &app.contract, now),
-        "application/json" | "" => parse_lead_json(&body, &app.contract, now),
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!("Content-Type {other} is not accepted; send application/json or application/x-www-form-urlencoded"),
-            ))
-        }
-    };
-    let honeypot = match &parsed {
-        Ok(s) => s.honeypot_filled,
-        Err(_) => honeypot_in(&body, form),
-    };
-    if honeypot {
-        // Bots get the same polite answer as people, and nothing is stored.
-        tracing::info!("honeypot field filled; submission dropped");
-        return Ok(json_response(
-            StatusCode::ACCEPTED,
-            &json!({ "status": "accepted" }),
-        ));
+    body: Result<LimitedBody, ApiError>,
+) -> Response {
+    if !signed::is_signed(&headers) {
+        // A visitor's browser may ask for HTML: even a 413 is answered as a page.
+        return public::post(&app, now, &headers, body).await;
     }
-    let submission = parsed.map_err(ApiError::invalid)?;
-    let lead_id = lead_id_for(&submission.profile.email);
-    // Keys are per lead: a form tool that reuses a submission id for another person
-    // still gets that person stored, and a new lead can keep the record of the request
-    // that created it in its own item (see the store's module docs).
-    let key = idempotency_key(
-        &headers,
-        &format!("leads:{lead_id}"),
-        submission.submission_id.as_deref(),
-    )?;
-    let hash = request_hash("POST", "/leads", &body);
-    let write = SignalWrite {
-        lead_id: &lead_id,
-        profile: Some(&submission.profile),
-        signals: &submission.signals,
-        key,
-        hash,
-        may_create: true,
+    let result = match body {
+        Ok(LimitedBody(bytes)) => signed::post_lead(&app, now, &headers, bytes).await,
+        Err(e) => Err(e),
     };
-    write_signals(&app, write, now).await
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn post_signals(
@@ -139,109 +124,14 @@ async fn post_signals(
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    check_signature(&app, &headers, &body, now)?;
-    let batch = parse_signal_batch(&body, &app.contract, now).map_err(ApiError::invalid)?;
-    if !lead.is_plausible() {
-        return Err(ApiError::not_found("lead"));
+    if !signed::is_signed(&headers) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_required",
+            "signals for a known lead are accepted from signed sources only (X-Leadwatch-Source, X-Leadwatch-Timestamp, X-Leadwatch-Signature); a web form posts to /leads",
+        ));
     }
-    let key = idempotency_key(
-        &headers,
-        &format!("signals:{}", lead.0),
-        batch.submission_id.as_deref(),
-    )?;
-    let hash = request_hash("POST", "/leads/{id}/signals", &body);
-    let write = SignalWrite {
-        lead_id: &lead.0,
-        profile: None,
-        signals: &batch.signals,
-        key,
-        hash,
-        may_create: false,
-    };
-    write_signals(&app, write, now).await
-}
-
-/// What one ingest request asks to write.
-struct SignalWrite<'a> {
-    lead_id: &'a str,
-    /// The form's profile; only a new lead takes it.
-    profile: Option<&'a LeadProfile>,
-    signals: &'a [Signal],
-    key: Option<String>,
-    hash: String,
-    may_create: bool,
-}
-
-/// Apply a submission to the lead (creating it if `may_create`), with optimistic
-/// retries inside the store, and remember the response under the idempotency key in
-/// the same transaction.
-async fn write_signals(
-    app: &IngestApp,
-    write: SignalWrite<'_>,
-    now: DateTime<Utc>,
-) -> Result<Response, ApiError> {
-    let SignalWrite {
-        lead_id,
-        profile,
-        signals,
-        key,
-        hash,
-        may_create,
-    } = write;
-    if let Some(k) = &key {
-        if let Some(response) = replay_stored(&app.store, k, &hash, None).await? {
-            return Ok(response);
-        }
-    }
-    let submission = Submission {
-        profile,
-        signals,
-        may_create,
-    };
-    let result = app
-        .store
-        .update_lead(lead_id, |current| {
-            let outcome = ingest(current, submission, &app.contract, now)?;
-            let status = if outcome.response.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            let idempotency = key.as_ref().map(|k| {
-                let stored = StoredResponse {
-                    request_hash: hash.clone(),
-                    status: status.as_u16(),
-                    body: outcome.response.summary.to_string(),
-                };
-                (k.clone(), stored, now)
-            });
-            Ok::<_, IngestRefused>(Some(Change {
-                outcome,
-                idempotency,
-            }))
-        })
-        .await;
-    match result {
-        Ok(Ok(saved @ Saved::Written { .. })) => {
-            let Some(Ingested { created, summary }) = app.store.settle(saved) else {
-                return Err(ApiError::not_found("lead"));
-            };
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok(json_response(status, &summary))
-        }
-        Ok(Ok(Saved::Unchanged) | Err(IngestRefused::UnknownLead)) => {
-            Err(ApiError::not_found("lead"))
-        }
-        // A concurrent twin with the same key won the race: answer as it did.
-        Err(StoreError::DuplicateRequest) => {
-            answer_duplicate(&app.store, key.as_deref(), &hash, lead_id).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    signed::post_signals(&app, now, lead, &headers, body).await
 }
 
 async fn get_lead(

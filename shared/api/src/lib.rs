@@ -6,7 +6,7 @@
 //! * [`request`]: what handlers take from a request (its receive time, a size-limited
 //!   body, the lead id, the query), extracted in one place.
 //! * [`error`]: one mapping from errors to statuses and JSON bodies.
-//! * [`idempotency`] and [`signature`]: retried requests and signed webhooks.
+//! * [`idempotency`] and [`signature`]: retried requests and signed sources' requests.
 //! * [`entry`]: how a router is served, by a Lambda (`run_lambda`), by `leadwatch serve`
 //!   (`serve`) and by tests (`call`), all through the same preparation step.
 //!
@@ -39,6 +39,7 @@ pub use error::ApiError;
 /// declares them (a test holds the two together).
 pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/leads", Function::Ingest),
+    ("OPTIONS", "/leads", Function::Ingest),
     ("POST", "/leads/{id}/signals", Function::Ingest),
     ("GET", "/leads/{id}", Function::Ingest),
     ("POST", "/leads/{id}/accept", Function::Disposition),
@@ -78,19 +79,28 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(store: Store, contract: Arc<Contract>, webhook_secret: Option<Vec<u8>>) -> Api {
+    /// Every route set on `store` and `contract`; the ingest routes with no source
+    /// secrets and the development lead id key (see [`Api::with_ingest`]).
+    pub fn new(store: Store, contract: Arc<Contract>) -> Api {
         Api {
-            ingest: ingest::IngestApp {
-                store: store.clone(),
-                contract: Arc::clone(&contract),
-                webhook_secret,
-            },
+            ingest: ingest::IngestApp::new(store.clone(), Arc::clone(&contract)),
             disposition: disposition::DispositionApp {
                 store: store.clone(),
                 contract: Arc::clone(&contract),
             },
             report: report::ReportApp { store, contract },
         }
+    }
+
+    /// These route sets with the ingest routes' source secrets and lead id key.
+    pub fn with_ingest(
+        mut self,
+        sources: leadwatch_adapters::secrets::SourceSecrets,
+        lead_ids: leadwatch_core::LeadIds,
+    ) -> Api {
+        self.ingest.sources = sources;
+        self.ingest.lead_ids = lead_ids;
+        self
     }
 
     /// Every route set merged, as `leadwatch serve` serves them on one base URL.

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use chrono::{DateTime, Utc};
 
 use crate::error::ApiError;
-use leadwatch_core::lead::FieldError;
+use leadwatch_core::lead::{form_pairs, FieldError};
 
 /// The largest body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -19,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// larger is refused unread, so a runaway client cannot make a function buffer it all.
 pub const READ_LIMIT_BYTES: usize = 4 * MAX_BODY_BYTES;
 
-/// Longest lead id a path may carry: ids are made by `lead_id_for` and are far shorter;
+/// Longest lead id a path may carry: ids are made by `LeadIds::id_for` and are far shorter;
 /// an over-long key would be a DynamoDB validation error, not a 404.
 const LEAD_ID_MAX_BYTES: usize = 128;
 
@@ -86,7 +86,7 @@ fn too_large(message: String) -> ApiError {
 pub struct LeadId(pub String);
 
 impl LeadId {
-    /// Ids are made by `lead_id_for`; anything far from that shape cannot name a lead,
+    /// Ids are made by `LeadIds::id_for`; anything far from that shape cannot name a lead,
     /// and is answered without a read.
     pub fn is_plausible(&self) -> bool {
         let id = &self.0;
@@ -128,15 +128,20 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The query string's parameters as decoded pairs; one that cannot be decoded is a 422
-/// naming `query`.
+/// The query string's parameters as decoded pairs, decoded as strictly as form bodies:
+/// a malformed escape or bytes that are not UTF-8 are a 422 naming the parameter (or
+/// `query`, when the name itself is broken), never replacement characters.
 pub fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, ApiError> {
     let query = uri.query().unwrap_or_default();
-    serde_urlencoded::from_str(query).map_err(|e| {
-        ApiError::invalid(vec![FieldError::new(
-            "query",
-            format!("is not a valid query string: {e}"),
-        )])
+    form_pairs(query.as_bytes()).map_err(|errors| {
+        let errors = errors
+            .into_iter()
+            .map(|e| match e.field.as_str() {
+                "body" => FieldError::new("query", e.problem),
+                _ => e,
+            })
+            .collect();
+        ApiError::invalid(errors)
     })
 }
 
@@ -166,4 +171,51 @@ pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_shaped_like_lead_ids_are_looked_up() {
+        let plausible = |id: &str| LeadId(id.to_string()).is_plausible();
+        assert!(plausible(
+            &leadwatch_core::LeadIds::development().id_for("ana@acme.io")
+        ));
+        assert!(plausible(&"a".repeat(LEAD_ID_MAX_BYTES)));
+        for id in [
+            String::new(),
+            "a".repeat(LEAD_ID_MAX_BYTES + 1),
+            "x".repeat(100_000),
+            "ld_1/../x".into(),
+            "ld_\u{200B}1".into(),
+            "ld_é".into(),
+            "ld 1".into(),
+        ] {
+            assert!(!plausible(&id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn query_strings_are_decoded_strictly_naming_the_parameter() {
+        let uri = |q: &str| format!("/queue?{q}").parse::<Uri>().unwrap();
+        let pairs = query_pairs(&uri("team=ae-na&from=2026%2D11&x=a+b")).unwrap();
+        assert_eq!(pairs[0], ("team".into(), "ae-na".into()));
+        assert_eq!(pairs[1].1, "2026-11");
+        assert_eq!(pairs[2].1, "a b");
+        for (q, field) in [
+            ("team=%E9", "team"),
+            ("team=%ZZ", "team"),
+            ("%ZZ=1", "query"),
+        ] {
+            let e = query_pairs(&uri(q)).unwrap_err();
+            assert_eq!(
+                e.status,
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "{q}"
+            );
+            assert_eq!(e.fields[0].field, field, "{q}: {e:?}");
+        }
+    }
 }

@@ -23,10 +23,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::contract::Contract;
+use super::packet::HandoffPacket;
 use super::report::ContractReview;
 use super::sla::{SlaStep, StepKind};
 use super::state::LeadState;
-use super::text::clip;
+use super::text::{clip, strip_hidden};
 
 pub const SCHEMA: &str = "leadwatch.alert.v1";
 
@@ -128,7 +129,11 @@ pub fn returned_to_nurture_alert(state: &LeadState, now: DateTime<Utc>) -> Alert
     text.push_str(&packet_text(state));
     let mut document = base_document(state, "returned_to_nurture", "0", "marketing", now);
     document["reason"] = json!(reason);
-    document["note"] = json!(state.rejection.as_ref().and_then(|r| r.note.clone()));
+    document["note"] = json!(state
+        .rejection
+        .as_ref()
+        .and_then(|r| r.note.as_deref())
+        .map(strip_hidden));
     AlertMessage {
         alert_id: state.alert_id("returned_to_nurture", "0"),
         kind: "returned_to_nurture".into(),
@@ -213,7 +218,7 @@ fn lead_line(state: &LeadState) -> String {
 }
 
 fn packet_text(state: &LeadState) -> String {
-    let Some(p) = &state.packet else {
+    let Some(p) = state.packet.as_ref().map(HandoffPacket::display_safe) else {
         return String::new();
     };
     let mut t =
@@ -269,7 +274,8 @@ fn base_document(
         "fast_lane": state.assessment.as_ref().map(|a| a.fast_lane),
         "mql_at": state.mql_at,
         "sent_at": now,
-        "packet": state.packet,
+        // Stored packets may predate intake's cleaning: show them cleaned.
+        "packet": state.packet.as_ref().map(HandoffPacket::display_safe),
         "links": {
             "lead": format!("/leads/{id}"),
             "accept": format!("/leads/{id}/accept"),
@@ -312,7 +318,12 @@ mod tests {
             source: Some("website".into()),
             ..Default::default()
         };
-        let mut s = LeadState::new(profile, &c, now);
+        let mut s = LeadState::new(
+            crate::LeadIds::development().id_for(&profile.email),
+            profile,
+            &c,
+            now,
+        );
         let demo = Signal {
             kind: "demo_request".into(),
             at: now,
@@ -369,5 +380,47 @@ mod tests {
         assert_eq!(a.kind, "returned_to_nurture");
         assert_eq!(a.document["reason"], "no_intent");
         assert!(a.text.contains("Note: student project"));
+    }
+
+    /// A lead stored before intake dropped bidi controls: its profile, packet and
+    /// rejection note still carry them, and the alerts must not.
+    fn stored_before_the_fix() -> (LeadState, Contract) {
+        let (mut s, c) = mql();
+        let rlo = |text: &str| format!("\u{202E}{text}\u{202C}\u{200B}");
+        s.profile.company = Some(rlo("Northwind"));
+        s.profile.first_name = Some(rlo("Zoë"));
+        let p = s.packet.as_mut().unwrap();
+        p.name = rlo("Zoë");
+        p.company = rlo("Northwind");
+        p.title = Some(rlo("VP Sales"));
+        p.context = rlo("asked for a demo");
+        p.opener = rlo("Call +1 555-0100");
+        p.evidence[0].detail = Some(rlo("+1 555-0100"));
+        p.source = rlo("website");
+        (s, c)
+    }
+
+    fn has_hidden(text: &str) -> bool {
+        text.chars().any(crate::text::is_hidden_format)
+    }
+
+    #[test]
+    fn alerts_drop_bidi_controls_from_stored_lead_text() {
+        let (mut s, c) = stored_before_the_fix();
+        let breach = s.sla.as_ref().unwrap().steps[1].clone();
+        let a = sla_alert(&s, &breach, &c, breach.at);
+        assert!(!has_hidden(&a.text), "{:?}", a.text);
+        assert!(!has_hidden(&a.subject), "{:?}", a.subject);
+        assert!(!has_hidden(&a.document.to_string()), "{}", a.document);
+        assert!(a.text.contains("+1 555-0100"), "{}", a.text);
+        assert_eq!(a.document["packet"]["company"], "Northwind");
+
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 14, 10, 0).unwrap();
+        s.reject("sam", "no_intent", Some("fine"), &c, now).unwrap();
+        s.rejection.as_mut().unwrap().note = Some("\u{202E}call +1 555-0100".into());
+        let a = returned_to_nurture_alert(&s, now);
+        assert!(!has_hidden(&a.text), "{:?}", a.text);
+        assert_eq!(a.document["note"], "call +1 555-0100");
+        assert!(!has_hidden(&a.document.to_string()), "{}", a.document);
     }
 }

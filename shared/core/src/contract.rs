@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{BusinessCalendar, CalendarSpec};
 
+pub mod intake;
 mod validate;
 
+pub use intake::{Form, Intake, Source};
 use validate::check;
 
 /// The contract shipped with the repository; used when no other file is given.
@@ -41,6 +43,9 @@ pub struct ContractSpec {
     pub sla: Sla,
     pub rejection: Rejection,
     pub targets: Targets,
+    /// Who may send what: public forms and signed sources (see [`intake`]).
+    #[serde(default)]
+    pub intake: Intake,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -330,6 +335,7 @@ impl Contract {
     pub fn validate(spec: ContractSpec) -> Result<Contract, ContractErrors> {
         let mut problems = Vec::new();
         let calendars = check(&spec, &mut problems);
+        intake::check(&spec, &mut problems);
         if problems.is_empty() {
             Ok(Contract { spec, calendars })
         } else {
@@ -361,6 +367,21 @@ impl Contract {
 
     pub fn sla_policy(&self, name: &str) -> Option<&SlaPolicy> {
         self.spec.sla.policies.get(name)
+    }
+
+    /// The public form `id` of `[intake.forms]`.
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        self.spec.intake.forms.get(id)
+    }
+
+    /// The signed source `name` of `[intake.sources]`.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.spec.intake.sources.get(name)
+    }
+
+    /// Whether `kind` is a sales-side signal (`intake.sales_signals`).
+    pub fn is_sales_signal(&self, kind: &str) -> bool {
+        self.spec.intake.sales_signals.iter().any(|s| s == kind)
     }
 
     pub fn is_rejection_reason(&self, reason: &str) -> bool {

@@ -2,18 +2,24 @@
 //! them. Validation walks the JSON by hand instead of deriving `Deserialize` so that it
 //! can report *every* bad field with its path (`signals[2].at: ...`), not just the first.
 //!
-//! The types are here; the submodule `parse` reads whole request bodies and `fields`
-//! validates the fields inside them. Their public functions are re-exported here.
+//! The types are here; the submodule `parse` reads whole request bodies (JSON through
+//! `json`, which refuses repeated keys, forms through `form`, which refuses broken
+//! percent-encoding) and `fields` validates the fields inside them, dropping invisible
+//! format characters from text and refusing them in emails. Their public functions are
+//! re-exported here.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 mod fields;
+mod form;
+mod json;
 mod parse;
 
 pub use fields::text_value;
-pub use parse::{honeypot_in, json_object, parse_lead_form, parse_lead_json, parse_signal_batch};
+pub use form::form_pairs;
+pub use json::{json_object, DUPLICATE_KEY};
+pub use parse::{honeypot_in, parse_lead_form, parse_lead_json, parse_signal_batch};
 
 /// Who the lead is. Everything but the email is optional: forms differ.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,13 +99,8 @@ pub struct Signal {
     pub detail: Option<String>,
 }
 
-/// A lead id is derived from the normalised email, so the same person always lands on
-/// the same item, and ids (unlike emails) are safe to log.
-pub fn lead_id_for(email: &str) -> String {
-    let digest = Sha256::digest(normalise_email(email).as_bytes());
-    format!("ld_{}", &hex::encode(digest)[..24])
-}
-
+/// The form of an email that identifies a person: a lead's id is a keyed hash of it
+/// (see [`crate::lead_ids`]).
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }

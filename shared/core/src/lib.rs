@@ -14,7 +14,9 @@ pub mod calendar;
 pub mod commands;
 pub mod contract;
 pub mod explain;
+pub mod intake;
 pub mod lead;
+pub mod lead_ids;
 pub mod lifecycle;
 pub mod packet;
 pub mod report;
@@ -25,3 +27,4 @@ pub mod text;
 
 pub use assess::{assess, Action, Assessment};
 pub use contract::Contract;
+pub use lead_ids::LeadIds;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::assess::Assessment;
 use super::contract::{Contract, Pillar};
 use super::lead::{LeadProfile, Signal};
-use super::text::clip;
+use super::text::{clip, strip_hidden};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -53,6 +53,47 @@ pub struct HandoffPacket {
     pub last_touch: DateTime<Utc>,
     pub fast_lane: bool,
     pub contract_version: String,
+}
+
+impl HandoffPacket {
+    /// The packet as alerts show it: every text without hidden format characters (bidi
+    /// controls, zero-width spaces). Packets built now are clean already; a packet stored
+    /// before lead text was cleaned at intake may not be, and it is shown the same way.
+    pub fn display_safe(&self) -> HandoffPacket {
+        fn clean(text: &mut String) {
+            if let std::borrow::Cow::Owned(visible) = strip_hidden(text) {
+                *text = visible;
+            }
+        }
+        let mut p = self.clone();
+        for text in [
+            &mut p.lead_id,
+            &mut p.name,
+            &mut p.email,
+            &mut p.company,
+            &mut p.context,
+            &mut p.opener,
+            &mut p.next_step,
+            &mut p.routing_note,
+            &mut p.team,
+            &mut p.source,
+            &mut p.contract_version,
+        ] {
+            clean(text);
+        }
+        for text in [&mut p.title, &mut p.campaign].into_iter().flatten() {
+            clean(text);
+        }
+        p.top_reasons.iter_mut().for_each(clean);
+        for e in &mut p.evidence {
+            clean(&mut e.signal);
+            clean(&mut e.label);
+            if let Some(d) = &mut e.detail {
+                clean(d);
+            }
+        }
+        p
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,8 +250,10 @@ pub const CSV_HEADER: [&str; 20] = [
     "last_touch",
 ];
 
-/// One CSV row per packet. Quoting follows RFC 4180 (the csv crate); cells that a
-/// spreadsheet would run as a formula are prefixed with a quote first.
+/// One CSV row per packet. Quoting follows RFC 4180 (the csv crate); hidden format
+/// characters are dropped from every cell (a packet stored before intake dropped them
+/// may hold some), then cells that a spreadsheet would run as a formula are prefixed
+/// with a quote: in that order, so `\u{200B}=cmd` cannot hide its `=`.
 pub fn packet_csv_row(status: &str, p: &HandoffPacket) -> Vec<String> {
     let evidence = p
         .evidence
@@ -252,7 +295,7 @@ pub fn packet_csv_row(status: &str, p: &HandoffPacket) -> Vec<String> {
         p.last_touch.to_rfc3339(),
     ]
     .into_iter()
-    .map(|cell| neutralise_formula(&cell))
+    .map(|cell| neutralise_formula(&strip_hidden(&cell)))
     .collect()
 }
 
@@ -404,5 +447,50 @@ mod tests {
             assert!(neutralise_formula(&format!("{prefix}1+1")).starts_with('\''));
         }
         assert_eq!(neutralise_formula("plain"), "plain");
+    }
+
+    #[test]
+    fn csv_cells_lose_hidden_characters_before_the_formula_check() {
+        let c = Contract::default_contract().unwrap();
+        let a = assess(&lead(), &signals(), &c, now());
+        // As stored before intake dropped hidden characters.
+        let mut p = build_packet("ld_1", &lead(), &signals(), &a, &c).unwrap();
+        p.name = "\u{202E}Ana Ruiz\u{202C}".into();
+        p.title = Some("\u{200B}=cmd|' /C calc'!A0".into());
+        p.email = "ana\u{200B}@acme.io".into();
+        p.evidence[0].detail = Some("call \u{2066}+1 555-0100\u{2069}".into());
+        let row = packet_csv_row("mql", &p);
+        assert!(
+            !row.iter()
+                .any(|cell| cell.chars().any(crate::text::is_hidden_format)),
+            "{row:?}"
+        );
+        assert_eq!(row[2], "Ana Ruiz");
+        assert_eq!(row[3], "ana@acme.io");
+        assert_eq!(row[4], "'=cmd|' /C calc'!A0");
+        assert!(row[14].contains("(call +1 555-0100)"), "{}", row[14]);
+    }
+
+    #[test]
+    fn a_display_safe_packet_has_no_hidden_characters_left() {
+        let c = Contract::default_contract().unwrap();
+        let a = assess(&lead(), &signals(), &c, now());
+        let mut p = build_packet("ld_1", &lead(), &signals(), &a, &c).unwrap();
+        let clean = p.clone();
+        assert_eq!(p.display_safe(), clean, "a clean packet is unchanged");
+        p.company = "Ac\u{200B}me".into();
+        p.campaign = Some("\u{FEFF}q4".into());
+        p.top_reasons[0].insert(0, '\u{202E}');
+        p.evidence[1].label.push('\u{2067}');
+        let safe = p.display_safe();
+        assert!(
+            !serde_json::to_string(&safe)
+                .unwrap()
+                .chars()
+                .any(crate::text::is_hidden_format),
+            "{safe:?}"
+        );
+        assert_eq!(safe.company, "Acme");
+        assert_eq!(safe.top_reasons, clean.top_reasons);
     }
 }

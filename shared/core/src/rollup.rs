@@ -223,10 +223,15 @@ mod tests {
             .sum()
     }
 
+    fn new_lead(profile: LeadProfile, c: &Contract) -> LeadState {
+        let id = crate::LeadIds::development().id_for(&profile.email);
+        LeadState::new(id, profile, c, at(23, 14))
+    }
+
     #[test]
     fn a_promotion_counts_once_per_dimension_in_its_mql_month() {
         let c = Contract::default_contract().unwrap();
-        let mut s = LeadState::new(lead("dana@northwind.io", "VP RevOps"), &c, at(23, 14));
+        let mut s = new_lead(lead("dana@northwind.io", "VP RevOps"), &c);
         let events = s.ingest(None, &[signal("demo_request", at(23, 14))], &c, at(23, 14));
         let incs = increments(&s, &events);
         let dims: Vec<&str> = incs.iter().map(|i| i.dimension.as_str()).collect();
@@ -258,7 +263,7 @@ mod tests {
     #[test]
     fn leads_that_never_became_mqls_count_nothing() {
         let c = Contract::default_contract().unwrap();
-        let mut s = LeadState::new(lead("kim@northwind.io", "Intern"), &c, at(23, 14));
+        let mut s = new_lead(lead("kim@northwind.io", "Intern"), &c);
         let events = s.ingest(
             None,
             &[signal("webinar_attended", at(23, 14))],
@@ -272,7 +277,7 @@ mod tests {
     #[test]
     fn rejections_count_reason_and_sla_decision() {
         let c = Contract::default_contract().unwrap();
-        let mut s = LeadState::new(lead("dana@northwind.io", "VP RevOps"), &c, at(23, 14));
+        let mut s = new_lead(lead("dana@northwind.io", "VP RevOps"), &c);
         s.ingest(None, &[signal("demo_request", at(23, 14))], &c, at(23, 14));
         let events = s
             .reject("ae@example.com", "not_icp", None, &c, at(23, 14))

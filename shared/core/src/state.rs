@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::assess::Assessment;
 use super::contract::Contract;
-use super::lead::{lead_id_for, LeadProfile, Signal};
+use super::lead::{LeadProfile, Signal};
 use super::lifecycle::{IllegalTransition, Status, Transition};
 use super::packet::HandoffPacket;
 use super::sla::{SlaSchedule, SlaStep};
@@ -238,9 +238,16 @@ impl LeadState {
         })
     }
 
-    pub fn new(profile: LeadProfile, contract: &Contract, now: DateTime<Utc>) -> Self {
+    /// A new lead, `lead_id` (made by [`crate::LeadIds::id_for`] from its email), before
+    /// any signal.
+    pub fn new(
+        lead_id: String,
+        profile: LeadProfile,
+        contract: &Contract,
+        now: DateTime<Utc>,
+    ) -> Self {
         LeadState {
-            lead_id: lead_id_for(&profile.email),
+            lead_id,
             status: Status::Lead,
             version: 0,
             profile,

@@ -39,14 +39,17 @@ pub(super) struct IdempotencyRecord {
     expires_at: i64,
 }
 
-/// [`IdempotencyRecord`] as a lead's genesis keeps it: the answer is left out, because
-/// it is the summary of the very state the lead item holds ([`LeadState::summary`]).
+/// [`IdempotencyRecord`] as a lead's genesis keeps it: the answer is left out when it
+/// is the summary of the very state the lead item holds ([`LeadState::summary`]), as
+/// it is for a signed source; a public form's answer (a receipt) is kept.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct CreatedBy {
     key: String,
     request_hash: String,
     status: u16,
     expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
 }
 
 /// The key of the idempotency record of `key`.
@@ -101,14 +104,17 @@ impl IdempotencyRecord {
 
     /// The record as the genesis of `state`, the lead it creates, keeps it.
     pub(super) fn in_genesis(&self, state: &LeadState) -> CreatedBy {
-        // The answer is not stored: it is the lead's summary, rebuilt from the state of
-        // this same version when it is needed (see `CreatedBy::answered`).
-        debug_assert_eq!(self.response.body, state.summary(true).to_string());
+        // An answer that is the lead's summary is not stored: it is rebuilt from the
+        // state of this same version when it is needed (see `CreatedBy::answered`).
+        // Compared as text: the body is the JSON text that was answered.
+        let summary = state.summary(true).to_string();
+        let is_summary = self.response.body == summary;
         CreatedBy {
             key: self.key.clone(),
             request_hash: self.response.request_hash.clone(),
             status: self.response.status,
             expires_at: self.expires_at,
+            body: (!is_summary).then(|| self.response.body.clone()),
         }
     }
 }
@@ -122,7 +128,7 @@ impl CreatedBy {
             response: StoredResponse {
                 request_hash: self.request_hash,
                 status: self.status,
-                body: state.summary(true).to_string(),
+                body: self.body.unwrap_or_else(|| state.summary(true).to_string()),
             },
             expires_at: self.expires_at,
         }
@@ -185,6 +191,7 @@ mod tests {
         };
         let contract = Contract::default_contract().unwrap();
         LeadState::new(
+            leadwatch_core::LeadIds::development().id_for(&profile.email),
             profile,
             &contract,
             Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
@@ -232,5 +239,22 @@ mod tests {
         assert_eq!(again.key, first.key);
         assert_eq!(again.response, first.response);
         assert_eq!(again.expires_at, first.expires_at);
+    }
+
+    #[test]
+    fn a_genesis_keeps_an_answer_that_is_not_the_summary() {
+        let state = lead();
+        let response = StoredResponse {
+            request_hash: "h2".into(),
+            status: 202,
+            body: r#"{"status":"received","receipt":"rcpt_1"}"#.into(),
+        };
+        let first = IdempotencyRecord::new("public:1", &response, Utc.timestamp_opt(0, 0).unwrap());
+        let stored = serde_json::to_value(first.in_genesis(&state)).unwrap();
+        assert_eq!(stored["body"], response.body.as_str());
+        let again = serde_json::from_value::<super::CreatedBy>(stored)
+            .unwrap()
+            .answered(&state);
+        assert_eq!(again.response, response);
     }
 }

@@ -231,7 +231,12 @@ mod tests {
             email: "sam@litware.io".into(),
             ..LeadProfile::default()
         };
-        let mut state = LeadState::new(profile, &Contract::default_contract().unwrap(), now);
+        let mut state = LeadState::new(
+            leadwatch_core::LeadIds::development().id_for(&profile.email),
+            profile,
+            &Contract::default_contract().unwrap(),
+            now,
+        );
         state.version = 1;
         let events: Vec<AuditEvent> = Vec::new();
         let response = StoredResponse {

@@ -429,7 +429,7 @@ mod tests {
             email: "dana@northwind.io".into(),
             ..Default::default()
         };
-        let state = LeadState::new(profile, &contract, now);
+        let state = LeadState::new("ld_dana".into(), profile, &contract, now);
         let token = |table: &str, state: &LeadState, version: Option<u64>, key: Option<&str>| {
             request_token(table, state, version, &[], &[], key).unwrap()
         };

@@ -24,6 +24,7 @@
 //! | `timers`        | the sparse timer index and the one-off job markers             |
 //! | `rollups`       | the monthly metric counters: written with a change, read back  |
 //! | `export`        | multi-lead reads: exports and team queues                      |
+//! | `replay`        | claimed signatures: a signed request is applied once           |
 //! | `schema`        | creating the table (local stack and tests)                     |
 //!
 //! This file holds what they all share: the [`Store`] handle, its errors, the
@@ -34,6 +35,7 @@ mod history;
 mod idempotency;
 mod item;
 mod leads;
+mod replay;
 mod rollups;
 mod schema;
 mod timers;
@@ -49,7 +51,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use crate::aws::{sdk_config, TimeBudget};
+use crate::aws::{dynamodb_client, sdk_config, TimeBudget};
 use crate::emf::Metrics;
 
 pub use idempotency::StoredResponse;
@@ -132,7 +134,7 @@ impl Store {
     /// `LEADWATCH_METRICS_NAMESPACE` is set.
     pub fn from_config(config: &SdkConfig) -> Self {
         let table = std::env::var("LEADWATCH_TABLE").unwrap_or_else(|_| "leadwatch".into());
-        Store::new(Client::new(config), table).with_metrics(Metrics::from_env())
+        Store::new(dynamodb_client(config), table).with_metrics(Metrics::from_env())
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {

@@ -118,7 +118,7 @@ mod tests {
             source: Some("website".into()),
             ..Default::default()
         };
-        let mut state = LeadState::new(profile, contract, at);
+        let mut state = LeadState::new("ld_vp".into(), profile, contract, at);
         let demo = Signal {
             kind: "demo_request".into(),
             at,

@@ -5,8 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
+use super::parse::shown_key;
 use super::{caps, normalise_email, FieldError, LeadProfile, Signal, FUTURE_TOLERANCE_MINUTES};
 use crate::contract::Contract;
+use crate::text::{clip, code_point, first_format_char, strip_hidden};
 
 pub(super) fn profile_from(
     object: &Map<String, Value>,
@@ -81,9 +83,20 @@ pub(super) fn profile_from(
     }
 }
 
-/// Deliberately simple: one `@`, a non-empty local part, a dotted domain, no spaces or
-/// control characters. Full RFC 5322 accepts addresses no CRM would.
+/// Deliberately simple: one `@`, a non-empty local part, a dotted domain, no spaces,
+/// control or format characters. Full RFC 5322 accepts addresses no CRM would.
+///
+/// An invisible format character (a zero-width space, a bidi mark, a BOM) is refused,
+/// not stripped: the email is the lead's identity, and the same address with a hidden
+/// U+200B would otherwise become a second lead for the same person. The error names the
+/// character, since the sender cannot see it.
 fn validate_email(raw: &str) -> Result<String, String> {
+    if let Some(c) = first_format_char(raw) {
+        return Err(format!(
+            "contains the invisible format character {}; send the address without it",
+            code_point(c)
+        ));
+    }
     let email = normalise_email(raw);
     if email.is_empty() {
         return Err("must not be empty".into());
@@ -112,6 +125,29 @@ fn validate_email(raw: &str) -> Result<String, String> {
     Ok(email)
 }
 
+/// An optional identifier chosen by the client (`submission_id`): like free text, but a
+/// format character is refused rather than stripped, since stripping would make two
+/// different identifiers one.
+pub(super) fn optional_identifier(
+    object: &Map<String, Value>,
+    field: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    if let Some(c) = object
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(first_format_char)
+    {
+        errors.push(FieldError::new(
+            field,
+            format!("contains the invisible format character {}", code_point(c)),
+        ));
+        return None;
+    }
+    optional_string(object, field, max_chars, errors)
+}
+
 pub(super) fn optional_string(
     object: &Map<String, Value>,
     field: &str,
@@ -132,7 +168,10 @@ fn string_field(
 
 /// An optional trimmed string; empty counts as absent. `multiline` admits newlines and
 /// tabs; no other control character is stored, since this text ends up in alerts,
-/// terminals and CSV exports. Problems are pushed to `errors` under `field`.
+/// terminals and CSV exports. Invisible format characters (bidi controls, zero-width
+/// spaces; see [`crate::text`]) are dropped first, silently: a name pasted from a
+/// right-to-left document is still a good name. Problems are pushed to `errors` under
+/// `field`.
 pub fn text_value(
     value: Option<&Value>,
     field: &str,
@@ -143,7 +182,8 @@ pub fn text_value(
     match value {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
-            let trimmed = s.trim();
+            let visible = strip_hidden(s);
+            let trimmed = visible.trim();
             if trimmed.chars().count() > max_chars {
                 errors.push(FieldError::new(
                     field,
@@ -198,13 +238,13 @@ pub(super) fn signals_from(
         let before = errors.len();
         for key in obj.keys() {
             if !["type", "at", "seconds_on_page", "question", "detail"].contains(&key.as_str()) {
-                errors.push(FieldError::new(at_path(key), "unknown field"));
+                errors.push(FieldError::new(at_path(&shown_key(key)), "unknown field"));
             }
         }
         let kind = match obj.get("type") {
             Some(Value::String(k)) if contract.signal_type(k).is_some() => k.clone(),
             Some(Value::String(k)) => {
-                let shown: String = k.chars().take(64).collect();
+                let shown = clip(k, 64);
                 errors.push(FieldError::new(
                     at_path("type"),
                     format!("unknown signal type \"{shown}\" (see the contract's [signals])"),

@@ -1,16 +1,20 @@
 //! The three request bodies a lead arrives in: a JSON submission, a plain HTML form
 //! post (turned into the same JSON), and a batch of signals for a known lead. This is
-//! where unknown keys are refused and the honeypot is checked; the fields themselves
-//! are validated in the sibling `fields` module.
+//! where unknown keys are refused and the honeypot is checked; bodies are read strictly
+//! by the sibling `json` and `form` modules, and the fields inside them are validated
+//! in `fields`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::fields::{optional_string, profile_from, signals_from};
+use super::fields::{optional_identifier, profile_from, signals_from};
+use super::form::form_pairs;
+use super::json::json_object;
 use super::{caps, FieldError, SignalBatch, Submission, HONEYPOT_FIELD};
 use crate::contract::Contract;
+use crate::text::clip;
 
 const PROFILE_FIELDS: &[&str] = &[
     "email",
@@ -28,6 +32,8 @@ const PROFILE_FIELDS: &[&str] = &[
 
 /// Did a bot fill the honeypot, whatever else is wrong with the body? Checked before
 /// field errors are reported, so a bot never learns what a valid submission looks like.
+/// Read leniently on purpose: a broken escape or a repeated key elsewhere in the body
+/// must not hide a filled honeypot.
 pub fn honeypot_in(body: &[u8], form: bool) -> bool {
     if form {
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).is_ok_and(|pairs| {
@@ -36,7 +42,10 @@ pub fn honeypot_in(body: &[u8], form: bool) -> bool {
                 .any(|(k, v)| k == HONEYPOT_FIELD && !v.is_empty())
         })
     } else {
-        json_object(body).is_ok_and(|object| json_honeypot_filled(&object))
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => json_honeypot_filled(&object),
+            _ => false,
+        }
     }
 }
 
@@ -59,11 +68,12 @@ pub fn parse_lead_json(
         if !PROFILE_FIELDS.contains(&key.as_str())
             && !["signals", "submission_id", HONEYPOT_FIELD].contains(&key.as_str())
         {
-            errors.push(FieldError::new(key.clone(), "unknown field"));
+            errors.push(FieldError::new(shown_key(key), "unknown field"));
         }
     }
     let profile = profile_from(&object, &mut errors);
-    let submission_id = optional_string(&object, "submission_id", caps::SUBMISSION_ID, &mut errors);
+    let submission_id =
+        optional_identifier(&object, "submission_id", caps::SUBMISSION_ID, &mut errors);
     let signals = match object.get("signals") {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => signals_from(v, "signals", contract, now, &mut errors),
@@ -88,14 +98,7 @@ pub fn parse_lead_form(
     contract: &Contract,
     now: DateTime<Utc>,
 ) -> Result<Submission, Vec<FieldError>> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| vec![FieldError::new("body", "is not valid UTF-8")])?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).map_err(|e| {
-        vec![FieldError::new(
-            "body",
-            format!("is not a valid form encoding: {e}"),
-        )]
-    })?;
+    let pairs = form_pairs(body)?;
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
     for (k, v) in pairs {
@@ -166,10 +169,11 @@ pub fn parse_signal_batch(
     let mut errors = Vec::new();
     for key in object.keys() {
         if !["signals", "submission_id"].contains(&key.as_str()) {
-            errors.push(FieldError::new(key.clone(), "unknown field"));
+            errors.push(FieldError::new(shown_key(key), "unknown field"));
         }
     }
-    let submission_id = optional_string(&object, "submission_id", caps::SUBMISSION_ID, &mut errors);
+    let submission_id =
+        optional_identifier(&object, "submission_id", caps::SUBMISSION_ID, &mut errors);
     let signals = match object.get("signals") {
         Some(v) => signals_from(v, "signals", contract, now, &mut errors),
         None => {
@@ -193,16 +197,8 @@ pub fn parse_signal_batch(
     }
 }
 
-/// The body as a JSON object, or the `body` field error saying why not.
-pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<FieldError>> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| vec![FieldError::new("body", "is not valid UTF-8")])?;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(vec![FieldError::new("body", "must be a JSON object")]),
-        Err(e) => Err(vec![FieldError::new(
-            "body",
-            format!("is not valid JSON: {e}"),
-        )]),
-    }
+/// An unknown key as an error names it: clipped and without control or invisible
+/// characters, since it is the sender's text echoed back (and logged).
+pub(super) fn shown_key(key: &str) -> String {
+    clip(key, 100)
 }

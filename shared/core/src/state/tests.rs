@@ -36,9 +36,18 @@ fn demo(t: DateTime<Utc>) -> Signal {
     }
 }
 
+fn new_lead(p: LeadProfile, c: &Contract) -> LeadState {
+    LeadState::new(
+        crate::LeadIds::development().id_for(&p.email),
+        p,
+        c,
+        at(14, 0),
+    )
+}
+
 fn mql() -> LeadState {
     let c = contract();
-    let mut s = LeadState::new(profile(), &c, at(14, 0));
+    let mut s = new_lead(profile(), &c);
     s.ingest(None, &[demo(at(14, 0))], &c, at(14, 0));
     assert_eq!(s.status, Status::Mql);
     s
@@ -61,7 +70,7 @@ fn missing_packet_field_blocks_promotion_and_says_why() {
     let c = contract();
     let mut p = profile();
     p.company = None;
-    let mut s = LeadState::new(p, &c, at(14, 0));
+    let mut s = new_lead(p, &c);
     let events = s.ingest(None, &[demo(at(14, 0))], &c, at(14, 0));
     assert_eq!(s.status, Status::Nurture);
     assert!(events.iter().any(

@@ -1,0 +1,545 @@
+//! IAM in step with the code (issue 13): every AWS action a function performs is granted
+//! to its role in `infra/template.yaml`, and every grant is used or says why it stays.
+//!
+//! moto checks no IAM, so this test does what a real account would: it runs the four
+//! real function binaries through the Lambda Runtime API with call recording on
+//! (`LEADWATCH_RECORD_AWS_CALLS`, see `leadwatch_adapters::calls`), through a scenario
+//! that takes every code path that talks to AWS (signed ingest with the secret from
+//! SSM, replays, signals, lead reads, dispositions, the queue, the SLA report, both
+//! exports, the watchdog's timers, claims, alerts and contract-review once-markers),
+//! and compares the recorded calls with the grants `infra/translate.py --iam` reads
+//! from the template (`leadwatch_e2e::iam`). It depends on no other test binary.
+//!
+//! The binaries must be built first (`cargo build --bins`; `scripts/test.sh` does).
+//!
+//! `every_call_the_suite_recorded_is_granted` (ignored, run by `scripts/test.sh`) checks
+//! the calls of the whole end-to-end suite, recorded into `LEADWATCH_RECORD_AWS_CALLS`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use aws_sdk_ssm::types::ParameterType;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+
+use leadwatch_adapters::calls::{read_recorded, RecordedCall, RECORD_ENV};
+use leadwatch_adapters::store::Store;
+use leadwatch_api::caller::ClaimMapping;
+use leadwatch_api::ingest::signed_headers;
+use leadwatch_core::access::Role;
+use leadwatch_core::LeadIds;
+use leadwatch_e2e::iam::{
+    compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
+};
+use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
+use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
+
+/// Grants no call of the code uses, which must stay all the same, and why.
+const ALLOWANCES: &[Allowance] = &[
+    Allowance {
+        function: "*",
+        grant: "kms:*",
+        reason: "The table and the alert topic are encrypted with the stack's key. DynamoDB \
+                 and SNS use it on the caller's behalf (the statements are confined to \
+                 kms:ViaService); the code never calls KMS itself.",
+    },
+    Allowance {
+        function: "*",
+        grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        reason: "Added by SAM: Lambda writes the function's log streams with its role. The \
+                 code only prints (its EMF metric lines included).",
+    },
+    Allowance {
+        function: "*",
+        grant: "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+        reason: "Added by SAM for `Tracing: Active`: Lambda sends the trace segments.",
+    },
+    Allowance {
+        function: "watchdog",
+        grant: "sqs:SendMessage",
+        reason: "Added by SAM for the DeadLetterQueue: Lambda dead-letters failed \
+                 asynchronous invocations with the role; the code sends nothing.",
+    },
+];
+
+/// The webhook secret, and the HMAC every ingest post is signed with.
+const SECRET: &str = "whsec_iam_in_step";
+
+/// The lead-id key the scenario's ingest function reads from SSM.
+const LEAD_ID_KEY: &str = "iam-in-step-lead-id-key";
+
+/// A lead's id under the scenario's key.
+fn lead_id_for(email: &str) -> String {
+    LeadIds::new(LEAD_ID_KEY).id_for(email)
+}
+
+struct Scenario {
+    calls: Vec<RecordedCall>,
+    deployment: Deployment,
+}
+
+/// The scenario, run once for every test of this binary that needs it.
+fn scenario() -> &'static Scenario {
+    static SCENARIO: OnceLock<Scenario> = OnceLock::new();
+    SCENARIO.get_or_init(run_scenario)
+}
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("a valid time")
+}
+
+/// An API Gateway event received at `at`, signed with [`SECRET`] when it has a body.
+fn event(method: &str, path: &str, body: Option<&Value>, at: DateTime<Utc>) -> Value {
+    event_with(method, path, body, at, &[])
+}
+
+fn event_with(
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    at: DateTime<Utc>,
+    extra: &[(&'static str, String)],
+) -> Value {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    headers.extend(extra.iter().cloned());
+    let body = body.map(|b| b.to_string().into_bytes());
+    let ingest_write = path == "/leads" || path.ends_with("/signals");
+    if let (true, Some(bytes)) = (ingest_write, &body) {
+        headers.extend(signed_headers(
+            "crm",
+            SECRET.as_bytes(),
+            at.timestamp(),
+            bytes,
+        ));
+    }
+    // Signed in (this test is about IAM, not authorization): as the body's `by` when it
+    // names someone, else as an ops admin, on every team.
+    let actor = body
+        .as_ref()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|v| v["by"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "ops@leadwatch.test".to_string());
+    let caller = test_caller(&actor, &ALL_TEAMS, &[Role::Rep, Role::Ops, Role::Admin]);
+    HttpApiEvent {
+        method,
+        path,
+        query,
+        stage: "$default",
+        headers,
+        body,
+        time_epoch: at.timestamp_millis(),
+        claims: Some(ClaimMapping::default().claims_for(&caller).0),
+    }
+    .to_json()
+}
+
+/// One request to a function: its status and JSON body (`Null` if not JSON).
+fn call(lambda: &mut LambdaProcess, event: Value) -> (u16, Value) {
+    let answers = lambda.invoke_all(vec![event]);
+    let (status, _, body) = decode_answer(&answers[0]);
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Three pricing visits' worth of intent and a question: a tier-1 MQL for sdr-na.
+fn director(email: &str, at: DateTime<Utc>) -> Value {
+    json!({
+        "email": email, "first_name": "Dana", "title": "Director of Revenue Operations",
+        "company": "Northwind", "employees": 300, "industry": "software", "country": "US",
+        "source": "linkedin",
+        "signals": [
+            {"type": "pricing_page_visit", "at": (at - Duration::hours(20)).to_rfc3339(), "seconds_on_page": 140},
+            {"type": "pricing_page_visit", "at": (at - Duration::hours(3)).to_rfc3339(), "seconds_on_page": 60},
+            {"type": "linkedin_reply", "at": at.to_rfc3339(), "question": true, "detail": "pricing?"}
+        ]
+    })
+}
+
+/// A watchdog run on a scheduled EventBridge event at `at`: its run summary.
+fn tick(watchdog: &mut LambdaProcess, at: DateTime<Utc>) -> Value {
+    let event = json!({"version": "0", "id": "iam", "detail-type": "Scheduled Event",
+                       "source": "aws.events", "time": at.to_rfc3339(), "resources": [], "detail": {}});
+    watchdog.invoke_all(vec![event]).remove(0)
+}
+
+fn run_scenario() -> Scenario {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let dir: PathBuf = std::env::temp_dir().join(unique_name("iam-calls"));
+    let table = unique_name("iam");
+    let base = format!("/leadwatch/{}", unique_name("iam"));
+    let source_prefix = format!("{base}/sources/");
+    let lead_id_key = format!("{base}/lead-id-key");
+    // The test's own clients are nobody's function: nothing they do is recorded.
+    let (store, inbox) = runtime.block_on(async {
+        let config = moto().sdk_config().await;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+        store.create_table().await.expect("create the table");
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        for (name, value) in [
+            (format!("{source_prefix}crm"), SECRET),
+            // Every source of the contract must have its secret, or the cold start fails.
+            (format!("{source_prefix}marketing"), "iam-marketing-secret"),
+            (lead_id_key.clone(), LEAD_ID_KEY),
+        ] {
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::SecureString)
+                .send()
+                .await
+                .expect("put a secret parameter");
+        }
+        let subscribers = [
+            ("revops", json!({"kind": ["contract_review"]})),
+            ("ae-na", json!({"team": ["ae-na"]})),
+        ];
+        (store, AlertInbox::create(&config, &subscribers).await)
+    });
+
+    let record = dir.to_str().expect("a UTF-8 temp dir").to_string();
+    let env = [
+        ("LEADWATCH_TABLE", table.as_str()),
+        (RECORD_ENV, record.as_str()),
+    ];
+    let secret = [
+        ("LEADWATCH_SOURCE_SECRETS_PREFIX", source_prefix.as_str()),
+        ("LEADWATCH_LEAD_ID_KEY_PARAMETER", lead_id_key.as_str()),
+    ];
+    let mut ingest = LambdaProcess::start("ingest", &[&env[..], &secret].concat());
+    let mut disposition = LambdaProcess::start("disposition", &env);
+    let mut report_fn = LambdaProcess::start("report", &env);
+    let topic = [("LEADWATCH_ALERTS_TOPIC_ARN", inbox.topic_arn.as_str())];
+    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic].concat());
+
+    // September and October far below the SLA target (every MQL accepted days late):
+    // the first run of November claims the contract-review once-marker and alerts.
+    for (tag, day) in [
+        ("sep", utc(2026, 9, 15, 15, 0)),
+        ("oct", utc(2026, 10, 14, 15, 0)),
+    ] {
+        let email = format!("late-{tag}@northwind.com");
+        let (status, body) = call(
+            &mut ingest,
+            event("POST", "/leads", Some(&director(&email, day)), day),
+        );
+        assert_eq!((status, &body["status"]), (201, &json!("mql")), "{body}");
+        let accept = format!("/leads/{}/accept", lead_id_for(&email));
+        let by = json!({"by": "rep@example.com"});
+        let (status, body) = call(
+            &mut disposition,
+            event("POST", &accept, Some(&by), day + Duration::days(2)),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let summary = tick(&mut watchdog, utc(2026, 11, 1, 0, 0));
+    assert_eq!(summary["contract_review"], "2026-10", "{summary}");
+
+    // A VP's demo request: a fast-lane MQL of ae-na at 09:00 New York, sent twice
+    // with one idempotency key, then a signal, then read back.
+    let mql_at = utc(2026, 11, 23, 14, 0);
+    let demo = json!({
+        "email": "vp@acme.io", "first_name": "Vee", "title": "VP Sales", "company": "Acme",
+        "employees": 300, "country": "US", "source": "website",
+        "signals": [{"type": "demo_request", "at": mql_at.to_rfc3339()}]
+    });
+    let key = [("idempotency-key", "iam-demo-1".to_string())];
+    for _ in 0..2 {
+        let (status, body) = call(
+            &mut ingest,
+            event_with("POST", "/leads", Some(&demo), mql_at, &key),
+        );
+        assert_eq!((status, &body["status"]), (201, &json!("mql")), "{body}");
+    }
+    let id = lead_id_for("vp@acme.io");
+    let signal = json!({"signals": [{"type": "pricing_page_visit", "at": mql_at.to_rfc3339(), "seconds_on_page": 95}]});
+    let (status, body) = call(
+        &mut ingest,
+        event(
+            "POST",
+            &format!("/leads/{id}/signals"),
+            Some(&signal),
+            mql_at + Duration::minutes(5),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    // A signed request that writes nothing (no such lead) gives its signature claim back.
+    let (status, body) = call(
+        &mut ingest,
+        event(
+            "POST",
+            &format!("/leads/{}/signals", lead_id_for("nobody@acme.io")),
+            Some(&signal),
+            mql_at + Duration::minutes(5),
+        ),
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = call(
+        &mut ingest,
+        event(
+            "GET",
+            &format!("/leads/{id}"),
+            None,
+            mql_at + Duration::minutes(6),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The warning falls due 45 business minutes in: the watchdog reads the timer
+    // index, claims, publishes and commits.
+    let summary = tick(&mut watchdog, mql_at + Duration::minutes(46));
+    assert_eq!(summary["warned"], 1, "{summary}");
+
+    // Sales reads its queue (the team index, then the states by key) and logs a touch.
+    let after = mql_at + Duration::minutes(50);
+    let (status, queue) = call(
+        &mut disposition,
+        event("GET", "/queue?team=ae-na", None, after),
+    );
+    assert_eq!(status, 200, "{queue}");
+    assert!(queue.to_string().contains(&id), "{queue}");
+    let by = json!({"by": "ae@example.com"});
+    let (status, body) = call(
+        &mut disposition,
+        event("POST", &format!("/leads/{id}/touch"), Some(&by), after),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The SLA report (rollups), the full export (a scan) and one team's open MQLs
+    // (the team index and BatchGetItem).
+    for path in [
+        "/reports/sla?from=2026-09&to=2026-11",
+        "/export",
+        "/export?status=mql&team=ae-na",
+    ] {
+        let answers = report_fn.invoke_all(vec![event("GET", path, None, after)]);
+        let (status, _, body) = decode_answer(&answers[0]);
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        if path.contains("team=ae-na") {
+            assert!(String::from_utf8_lossy(&body).contains(&id), "{path}");
+        }
+    }
+
+    for lambda in [ingest, disposition, report_fn, watchdog] {
+        lambda.stop();
+    }
+    runtime.block_on(async {
+        assert_eq!(
+            inbox.drain("revops").await.len(),
+            1,
+            "the contract review arrived"
+        );
+        assert!(
+            !inbox.drain("ae-na").await.is_empty(),
+            "the warning arrived"
+        );
+        assert!(store.get_lead(&id).await.expect("read").is_some());
+    });
+    let calls = read_recorded(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Scenario {
+        calls,
+        deployment: Deployment {
+            table: Some(table),
+            topic: Some(inbox.topic_arn.clone()),
+        },
+    }
+}
+
+fn template_grants() -> Grants {
+    Grants::of_template(&repo_root().join("infra/template.yaml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn iam_in_step() {
+    let s = scenario();
+    let needs = needs(&s.calls, &s.deployment);
+    let mut by_function: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for need in &needs {
+        by_function
+            .entry(&need.function)
+            .or_default()
+            .insert(format!("{} on {}", need.action, need.resource));
+    }
+    for (function, actions) in &by_function {
+        println!("{function}:");
+        for action in actions {
+            println!("  {action}");
+        }
+    }
+    // The scenario reached every kind of call the issue lists.
+    for (function, action) in [
+        ("ingest", "ssm:GetParameter"),
+        ("ingest", "dynamodb:PutItem"),
+        ("disposition", "dynamodb:BatchGetItem"),
+        ("report", "dynamodb:BatchGetItem"),
+        ("report", "dynamodb:Scan"),
+        ("watchdog", "sns:Publish"),
+        ("watchdog", "dynamodb:UpdateItem"),
+    ] {
+        assert!(
+            needs
+                .iter()
+                .any(|n| n.function == function && n.action == action),
+            "the scenario made no {action} call as {function}"
+        );
+    }
+    let grants = template_grants();
+    let findings = compare(&needs, &grants, ALLOWANCES);
+    assert!(findings.is_empty(), "{}", report(&findings));
+}
+
+#[test]
+fn removing_any_grant_the_code_uses_is_caught() {
+    let s = scenario();
+    let needs = needs(&s.calls, &s.deployment);
+    let grants = template_grants();
+    let mut checked = BTreeSet::new();
+    for (i, used) in used(&needs, &grants).into_iter().enumerate() {
+        if !used {
+            continue;
+        }
+        let removed = &grants.grants[i];
+        let mut fewer = grants.clone();
+        fewer.grants.remove(i);
+        let findings = compare(&needs, &fewer, ALLOWANCES);
+        assert!(
+            findings.iter().any(|f| matches!(f,
+                Finding::NotGranted { function, action, resource, .. }
+                    if *function == removed.function && *action == removed.action
+                        && glob(&removed.resource, resource, false))),
+            "without {} on {} (statement {}), {} still passes: another statement grants the \
+             same; remove the duplicate\n{}",
+            removed.action,
+            removed.resource,
+            removed.statement,
+            removed.function,
+            report(&findings)
+        );
+        checked.insert((removed.function.clone(), removed.action.clone()));
+    }
+    // Issue 13's bug, removed grant by grant: the queue and the team export need it.
+    for function in ["disposition", "report"] {
+        assert!(
+            checked.contains(&(function.to_string(), "dynamodb:BatchGetItem".to_string())),
+            "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
+        );
+    }
+    for function in ["ingest", "disposition", "report", "watchdog"] {
+        assert!(
+            checked.iter().any(|(f, _)| f == function),
+            "{function}: no used grant to remove"
+        );
+    }
+    println!("{} used grants, each missed when removed", checked.len());
+}
+
+#[test]
+fn a_grant_no_call_uses_is_caught() {
+    let s = scenario();
+    let needs = needs(&s.calls, &s.deployment);
+    let mut grants = template_grants();
+    let mut extra = grants
+        .grants
+        .iter()
+        .find(|g| g.function == "report" && g.action.starts_with("dynamodb:"))
+        .expect("the report function has a DynamoDB statement")
+        .clone();
+    extra.action = "dynamodb:DeleteItem".to_string();
+    grants.grants.push(extra);
+    let findings = compare(&needs, &grants, ALLOWANCES);
+    assert!(
+        findings
+            .iter()
+            .any(|f| matches!(f, Finding::Unused { function, action, .. }
+            if function == "report" && action == "dynamodb:DeleteItem")),
+        "{}",
+        report(&findings)
+    );
+}
+
+/// Every client a function uses comes from `leadwatch_adapters::aws`, where recording is
+/// attached, and every main names its function: otherwise its calls go unrecorded and
+/// unchecked.
+#[test]
+fn every_function_client_can_record_its_calls() {
+    let root = repo_root();
+    let mut sources = Vec::new();
+    for dir in ["functions", "shared/api/src", "shared/adapters/src"] {
+        collect_rust(&root.join(dir), &mut sources);
+    }
+    assert!(sources.len() > 10, "{sources:?}");
+    for path in &sources {
+        let text = std::fs::read_to_string(path).expect("readable source");
+        let relative = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        if relative.ends_with("adapters/src/aws.rs") {
+            continue;
+        }
+        for built in ["Client::new(", "Client::from_conf("] {
+            assert!(
+                !text.contains(built),
+                "{relative} builds a client with {built}: use leadwatch_adapters::aws::*_client, which records calls"
+            );
+        }
+    }
+    for function in ["ingest", "disposition", "report", "watchdog"] {
+        let main = root.join(format!("functions/{function}/src/main.rs"));
+        let text = std::fs::read_to_string(&main).expect("the function's main");
+        assert!(
+            text.contains(&format!("function_config(\"{function}\"")),
+            "{} must load its AWS configuration with function_config(\"{function}\", ...)",
+            main.display()
+        );
+    }
+}
+
+fn collect_rust(dir: &std::path::Path, into: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_rust(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
+/// The calls of a whole end-to-end run, recorded into `LEADWATCH_RECORD_AWS_CALLS`
+/// (`scripts/test.sh` sets it for `cargo test`, then runs this): each is granted.
+/// Grants that only this binary's scenario uses are its business, not this test's.
+#[test]
+#[ignore = "run by scripts/test.sh after the suite, with LEADWATCH_RECORD_AWS_CALLS"]
+fn every_call_the_suite_recorded_is_granted() {
+    let dir = std::env::var_os(RECORD_ENV).unwrap_or_else(|| {
+        panic!("set {RECORD_ENV} to the directory a `cargo test` run recorded its calls in")
+    });
+    let calls = read_recorded(std::path::Path::new(&dir)).expect("the recorded calls");
+    let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
+    println!("{} distinct calls recorded, by {functions:?}", calls.len());
+    assert!(
+        ["ingest", "disposition", "report", "watchdog"]
+            .iter()
+            .all(|f| functions.contains(f)),
+        "the suite recorded calls of {functions:?} only"
+    );
+    let deployment = Deployment::default();
+    let findings: Vec<Finding> =
+        compare(&needs(&calls, &deployment), &template_grants(), ALLOWANCES)
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f,
+                    Finding::NotGranted { .. }
+                        | Finding::Denied { .. }
+                        | Finding::UnsupportedCondition { .. }
+                )
+            })
+            .collect();
+    assert!(findings.is_empty(), "{}", report(&findings));
+}
