@@ -30,6 +30,7 @@ use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
 use leadwatch_core::report::{render_table, Month};
 use leadwatch_core::Contract;
+use leadwatch_watchdog::{Tick, WallClock};
 
 mod delivery;
 mod handlers;
@@ -156,7 +157,11 @@ pub async fn run(options: Options) -> DemoResult<()> {
             tick += Duration::minutes(WATCHDOG_EVERY_MINUTES);
             continue;
         }
-        let s = leadwatch_watchdog::run(&watchdog, tick).await;
+        // The simulated tick decides what is due; leases and the run's deadline are on
+        // the real clock, as in Lambda (with all the time a local run needs).
+        let clock: WallClock = Arc::new(Utc::now);
+        let deadline = Utc::now() + Duration::minutes(5);
+        let s = leadwatch_watchdog::run(&watchdog, Tick::new(tick, clock, deadline)).await;
         if s.warned + s.expired + s.returned + s.failed > 0 || !s.escalated.is_empty() {
             print_day(&mut day, tick);
             let mut done = Vec::new();

@@ -26,12 +26,13 @@ use serde_json::{json, Value};
 use leadwatch_adapters::calls::{read_recorded, RecordedCall, RECORD_ENV};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
-use leadwatch_api::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use leadwatch_api::ingest::signed_headers;
 use leadwatch_core::access::Role;
+use leadwatch_core::LeadIds;
 use leadwatch_e2e::iam::{
     compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
+    TEMPLATE_EMAIL_IDENTITY,
 };
-use leadwatch_e2e::lead_id as lead_id_for;
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
 
@@ -61,14 +62,25 @@ const ALLOWANCES: &[Allowance] = &[
         reason: "Added by SAM for the DeadLetterQueue: Lambda dead-letters failed \
                  asynchronous invocations with the role; the code sends nothing.",
     },
+    Allowance {
+        function: "notifier",
+        grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        reason: "Added by SAM for the SQS event source: Lambda's poller receives and \
+                 deletes the queue's messages with the role; the code only pushes a failed \
+                 message back (sqs:ChangeMessageVisibility, a statement of its own).",
+    },
 ];
 
 /// The webhook secret, and the HMAC every ingest post is signed with.
 const SECRET: &str = "whsec_iam_in_step";
 
-/// The value `WebhookSecretParameter` takes when a whole suite's calls are checked: each
-/// test names a parameter of its own, and any of them stands for the deployed one.
-const ANY_PARAMETER: &str = "/leadwatch/webhook-secret";
+/// The lead-id key the scenario's ingest function reads from SSM.
+const LEAD_ID_KEY: &str = "iam-in-step-lead-id-key";
+
+/// A lead's id under the scenario's key.
+fn lead_id_for(email: &str) -> String {
+    LeadIds::new(LEAD_ID_KEY).id_for(email)
+}
 
 struct Scenario {
     calls: Vec<RecordedCall>,
@@ -103,10 +115,14 @@ fn event_with(
     let mut headers = vec![("content-type", "application/json".to_string())];
     headers.extend(extra.iter().cloned());
     let body = body.map(|b| b.to_string().into_bytes());
-    if let Some(bytes) = &body {
-        let signature = hex::encode(sign(SECRET.as_bytes(), at.timestamp(), bytes));
-        headers.push((TIMESTAMP_HEADER, at.timestamp().to_string()));
-        headers.push((SIGNATURE_HEADER, format!("sha256={signature}")));
+    let ingest_write = path == "/leads" || path.ends_with("/signals");
+    if let (true, Some(bytes)) = (ingest_write, &body) {
+        headers.extend(signed_headers(
+            "crm",
+            SECRET.as_bytes(),
+            at.timestamp(),
+            bytes,
+        ));
     }
     // Signed in (this test is about IAM, not authorization): as the body's `by` when it
     // names someone, else as an ops admin, on every team.
@@ -157,29 +173,96 @@ fn tick(watchdog: &mut LambdaProcess, at: DateTime<Utc>) -> Value {
     watchdog.invoke_all(vec![event]).remove(0)
 }
 
+/// A webhook URL at which nothing listens: a delivery to it fails at once.
+const UNREACHABLE_WEBHOOK: &str = "http://127.0.0.1:9/unreachable";
+
+/// `count` messages of `queue` as Lambda's SQS event source hands them to a function.
+async fn notify_batch(sqs: &aws_sdk_sqs::Client, queue: &str, count: usize) -> Value {
+    let mut records = Vec::new();
+    while records.len() < count {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive the queued alerts");
+        for m in out.messages.unwrap_or_default() {
+            let attributes: serde_json::Map<String, Value> = m
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+                .collect();
+            records.push(json!({
+                "messageId": m.message_id, "receiptHandle": m.receipt_handle,
+                "body": m.body, "attributes": attributes, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify",
+            }));
+        }
+    }
+    json!({ "Records": records })
+}
+
 fn run_scenario() -> Scenario {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let dir: PathBuf = std::env::temp_dir().join(unique_name("iam-calls"));
     let table = unique_name("iam");
-    let parameter = format!("/leadwatch/{}/webhook-secret", unique_name("iam"));
+    let base = format!("/leadwatch/{}", unique_name("iam"));
+    let source_prefix = format!("{base}/sources/");
+    let lead_id_key = format!("{base}/lead-id-key");
     // The test's own clients are nobody's function: nothing they do is recorded.
-    let (store, inbox) = runtime.block_on(async {
+    let (store, inbox, sqs, notify_queue) = runtime.block_on(async {
         let config = moto().sdk_config().await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
         store.create_table().await.expect("create the table");
-        aws_sdk_ssm::Client::new(&config)
-            .put_parameter()
-            .name(&parameter)
-            .value(SECRET)
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        for (name, value) in [
+            (format!("{source_prefix}crm"), SECRET),
+            // Every source of the contract must have its secret, or the cold start fails.
+            (format!("{source_prefix}marketing"), "iam-marketing-secret"),
+            (lead_id_key.clone(), LEAD_ID_KEY),
+        ] {
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::SecureString)
+                .send()
+                .await
+                .expect("put a secret parameter");
+        }
+        // The notifier's: its queue (for the retry backoff), a Slack webhook URL nobody
+        // answers at (so a delivery fails and is pushed back), and the sender's domain.
+        ssm.put_parameter()
+            .name(format!("{base}/webhooks/ae-na-slack"))
+            .value(UNREACHABLE_WEBHOOK)
             .r#type(ParameterType::SecureString)
             .send()
             .await
-            .expect("put the webhook secret");
+            .expect("put the webhook parameter");
+        aws_sdk_sesv2::Client::new(&config)
+            .create_email_identity()
+            .email_identity(TEMPLATE_EMAIL_IDENTITY)
+            .send()
+            .await
+            .expect("verify the sender's domain");
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let notify_queue = sqs
+            .create_queue()
+            .queue_name(unique_name("iam-notify"))
+            .send()
+            .await
+            .expect("create the notifier's queue")
+            .queue_url
+            .unwrap_or_default();
         let subscribers = [
             ("revops", json!({"kind": ["contract_review"]})),
             ("ae-na", json!({"team": ["ae-na"]})),
         ];
-        (store, AlertInbox::create(&config, &subscribers).await)
+        let inbox = AlertInbox::create(&config, &subscribers).await;
+        (store, inbox, sqs, notify_queue)
     });
 
     let record = dir.to_str().expect("a UTF-8 temp dir").to_string();
@@ -187,12 +270,17 @@ fn run_scenario() -> Scenario {
         ("LEADWATCH_TABLE", table.as_str()),
         (RECORD_ENV, record.as_str()),
     ];
-    let secret = [("LEADWATCH_WEBHOOK_SECRET_PARAMETER", parameter.as_str())];
+    let secret = [
+        ("LEADWATCH_SOURCE_SECRETS_PREFIX", source_prefix.as_str()),
+        ("LEADWATCH_LEAD_ID_KEY_PARAMETER", lead_id_key.as_str()),
+    ];
     let mut ingest = LambdaProcess::start("ingest", &[&env[..], &secret].concat());
     let mut disposition = LambdaProcess::start("disposition", &env);
     let mut report_fn = LambdaProcess::start("report", &env);
     let topic = [("LEADWATCH_ALERTS_TOPIC_ARN", inbox.topic_arn.as_str())];
-    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic].concat());
+    // The scenario's events are weeks old; a deployment refuses those (15 minutes' skew).
+    let replay = [("LEADWATCH_MAX_EVENT_SKEW_SECONDS", "315360000")];
+    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic, &replay].concat());
 
     // September and October far below the SLA target (every MQL accepted days late):
     // the first run of November claims the contract-review once-marker and alerts.
@@ -245,6 +333,17 @@ fn run_scenario() -> Scenario {
         ),
     );
     assert_eq!(status, 200, "{body}");
+    // A signed request that writes nothing (no such lead) gives its signature claim back.
+    let (status, body) = call(
+        &mut ingest,
+        event(
+            "POST",
+            &format!("/leads/{}/signals", lead_id_for("nobody@acme.io")),
+            Some(&signal),
+            mql_at + Duration::minutes(5),
+        ),
+    );
+    assert_eq!(status, 404, "{body}");
     let (status, body) = call(
         &mut ingest,
         event(
@@ -300,12 +399,48 @@ fn run_scenario() -> Scenario {
             1,
             "the contract review arrived"
         );
-        assert!(
-            !inbox.drain("ae-na").await.is_empty(),
-            "the warning arrived"
-        );
         assert!(store.get_lead(&id).await.expect("read").is_some());
     });
+
+    // The notifier takes the warning from its queue, twice (SNS delivers at least once):
+    // one copy claims each channel, the other finds the claim. Email goes out through
+    // SES; the Slack URL comes from SSM and does not answer, so that delivery fails and
+    // its message is pushed back on the queue.
+    let event = runtime.block_on(async {
+        let warnings = inbox.drain("ae-na").await;
+        assert!(!warnings.is_empty(), "the warning arrived");
+        for copy in [&warnings[0], &warnings[0]] {
+            sqs.send_message()
+                .queue_url(&notify_queue)
+                .message_body(copy.to_string())
+                .send()
+                .await
+                .expect("queue the alert");
+        }
+        notify_batch(&sqs, &notify_queue, 2).await
+    });
+    let contract_file = dir.join("contract.toml");
+    let contract = std::fs::read_to_string(repo_root().join("contract/contract.toml"))
+        .expect("the contract")
+        .replace("\"/leadwatch/webhooks/", &format!("\"{base}/webhooks/"))
+        .replace("email_from = \"leadwatch@", "email_from = \"iam@");
+    std::fs::write(&contract_file, contract).expect("write the notifier's contract");
+    let contract_path = contract_file.display().to_string();
+    let mut notifier = LambdaProcess::start(
+        "notifier",
+        &[
+            &env[..],
+            &[
+                ("LEADWATCH_CONTRACT_FILE", contract_path.as_str()),
+                ("LEADWATCH_NOTIFY_QUEUE_URL", notify_queue.as_str()),
+            ],
+        ]
+        .concat(),
+    );
+    let answer = notifier.invoke_all(vec![event]).remove(0);
+    notifier.stop();
+    let failed = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
+    assert!(failed >= 1, "the Slack delivery failed: {answer}");
     let calls = read_recorded(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     let _ = std::fs::remove_dir_all(&dir);
     Scenario {
@@ -313,15 +448,13 @@ fn run_scenario() -> Scenario {
         deployment: Deployment {
             table: Some(table),
             topic: Some(inbox.topic_arn.clone()),
-            parameter: Some(parameter.clone()),
-            secret_parameter: parameter,
+            notify_queue: Some(notify_queue),
         },
     }
 }
 
-fn template_grants(secret_parameter: &str) -> Grants {
-    Grants::of_template(&repo_root().join("infra/template.yaml"), secret_parameter)
-        .unwrap_or_else(|e| panic!("{e}"))
+fn template_grants() -> Grants {
+    Grants::of_template(&repo_root().join("infra/template.yaml")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -350,6 +483,11 @@ fn iam_in_step() {
         ("report", "dynamodb:Scan"),
         ("watchdog", "sns:Publish"),
         ("watchdog", "dynamodb:UpdateItem"),
+        ("notifier", "dynamodb:UpdateItem"),
+        ("notifier", "dynamodb:GetItem"),
+        ("notifier", "ssm:GetParameter"),
+        ("notifier", "ses:SendEmail"),
+        ("notifier", "sqs:ChangeMessageVisibility"),
     ] {
         assert!(
             needs
@@ -358,7 +496,7 @@ fn iam_in_step() {
             "the scenario made no {action} call as {function}"
         );
     }
-    let grants = template_grants(&s.deployment.secret_parameter);
+    let grants = template_grants();
     let findings = compare(&needs, &grants, ALLOWANCES);
     assert!(findings.is_empty(), "{}", report(&findings));
 }
@@ -367,7 +505,7 @@ fn iam_in_step() {
 fn removing_any_grant_the_code_uses_is_caught() {
     let s = scenario();
     let needs = needs(&s.calls, &s.deployment);
-    let grants = template_grants(&s.deployment.secret_parameter);
+    let grants = template_grants();
     let mut checked = BTreeSet::new();
     for (i, used) in used(&needs, &grants).into_iter().enumerate() {
         if !used {
@@ -399,7 +537,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
             "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
         );
     }
-    for function in ["ingest", "disposition", "report", "watchdog"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
         assert!(
             checked.iter().any(|(f, _)| f == function),
             "{function}: no used grant to remove"
@@ -412,7 +550,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
 fn a_grant_no_call_uses_is_caught() {
     let s = scenario();
     let needs = needs(&s.calls, &s.deployment);
-    let mut grants = template_grants(&s.deployment.secret_parameter);
+    let mut grants = template_grants();
     let mut extra = grants
         .grants
         .iter()
@@ -454,13 +592,20 @@ fn every_function_client_can_record_its_calls() {
             continue;
         }
         for built in ["Client::new(", "Client::from_conf("] {
+            // An SDK's `Client`, not a type of ours whose name ends in it (`WebhookClient`).
+            let sdk_client = text.match_indices(built).any(|(at, _)| {
+                !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
             assert!(
-                !text.contains(built),
+                !sdk_client,
                 "{relative} builds a client with {built}: use leadwatch_adapters::aws::*_client, which records calls"
             );
         }
     }
-    for function in ["ingest", "disposition", "report", "watchdog"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
         let main = root.join(format!("functions/{function}/src/main.rs"));
         let text = std::fs::read_to_string(&main).expect("the function's main");
         assert!(
@@ -495,29 +640,23 @@ fn every_call_the_suite_recorded_is_granted() {
     let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
     println!("{} distinct calls recorded, by {functions:?}", calls.len());
     assert!(
-        ["ingest", "disposition", "report", "watchdog"]
+        ["ingest", "disposition", "report", "watchdog", "notifier"]
             .iter()
             .all(|f| functions.contains(f)),
         "the suite recorded calls of {functions:?} only"
     );
-    let deployment = Deployment {
-        secret_parameter: ANY_PARAMETER.to_string(),
-        ..Deployment::default()
-    };
-    let findings: Vec<Finding> = compare(
-        &needs(&calls, &deployment),
-        &template_grants(ANY_PARAMETER),
-        ALLOWANCES,
-    )
-    .into_iter()
-    .filter(|f| {
-        matches!(
-            f,
-            Finding::NotGranted { .. }
-                | Finding::Denied { .. }
-                | Finding::UnsupportedCondition { .. }
-        )
-    })
-    .collect();
+    let deployment = Deployment::default();
+    let findings: Vec<Finding> =
+        compare(&needs(&calls, &deployment), &template_grants(), ALLOWANCES)
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f,
+                    Finding::NotGranted { .. }
+                        | Finding::Denied { .. }
+                        | Finding::UnsupportedCondition { .. }
+                )
+            })
+            .collect();
     assert!(findings.is_empty(), "{}", report(&findings));
 }

@@ -36,7 +36,14 @@ use leadwatch_core::state::{LeadState, CLAIM_LEASE_SECONDS};
 use leadwatch_core::Contract;
 use leadwatch_e2e::sinks::{deliveries, drain, email_sink, notifier, AlertQueue, WebhookServer};
 use leadwatch_e2e::{moto, unique_name};
-use leadwatch_watchdog::{run, WatchdogApp};
+use leadwatch_watchdog::{run, Tick, WallClock, WatchdogApp};
+
+/// A watchdog run at event time `at` on a wall clock `ahead` of the real one (claim
+/// leases run on the wall clock), with all the time a run on the local stack needs.
+fn tick(at: DateTime<Utc>, ahead: Duration) -> Tick {
+    let clock: WallClock = Arc::new(move || Utc::now() + ahead);
+    Tick::new(at, clock, Utc::now() + ahead + Duration::minutes(10))
+}
 
 /// Monday 2026-11-23 09:00 New York: the MQLs' promotion time.
 fn mql_at() -> DateTime<Utc> {
@@ -194,13 +201,13 @@ async fn sns_faults(mqls: usize) {
     // due: a batch whose every attempt failed is released and published again.
     let mut warned = 0;
     let mut ticks = 0;
-    for tick in 0..30 {
+    for second in 0..30 {
         ticks += 1;
-        let at = warning_at() + Duration::seconds(tick);
+        let at = warning_at() + Duration::seconds(second);
         let runs: Vec<_> = (0..8)
             .map(|_| {
                 let app = app.clone();
-                tokio::spawn(async move { run(&app, at).await })
+                tokio::spawn(async move { run(&app, tick(at, Duration::zero())).await })
             })
             .collect();
         let mut due = 0;
@@ -278,8 +285,9 @@ async fn a_run_killed_after_publishing_still_reaches_each_channel_once() {
         let saved = s
             .store
             .update_lead(&state.lead_id, |current| {
-                let outcome = current
-                    .and_then(|st| claim_due_step(st, "killed-run", &s.contract, warning_at()));
+                let outcome = current.and_then(|st| {
+                    claim_due_step(st, "killed-run", &s.contract, warning_at(), Utc::now())
+                });
                 Ok::<_, Infallible>(outcome.map(Change::from))
             })
             .await
@@ -293,9 +301,13 @@ async fn a_run_killed_after_publishing_still_reaches_each_channel_once() {
 
     // While its claims hold, other runs leave the steps alone; once they lapse, the
     // next run publishes every alert again and commits.
-    assert_eq!(run(&app, warning_at()).await.warned, 0);
-    let after = warning_at() + Duration::seconds(CLAIM_LEASE_SECONDS + 1);
-    assert_eq!(run(&app, after).await.warned, states.len());
+    let on_time = run(&app, tick(warning_at(), Duration::zero())).await;
+    assert_eq!(on_time.warned, 0);
+    let lapsed = Duration::seconds(CLAIM_LEASE_SECONDS + 1);
+    assert_eq!(
+        run(&app, tick(warning_at(), lapsed)).await.warned,
+        states.len()
+    );
 
     let email = email_sink();
     let hooks = WebhookServer::start().await;

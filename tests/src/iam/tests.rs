@@ -34,8 +34,7 @@ fn deployment() -> Deployment {
     Deployment {
         table: Some("t".into()),
         topic: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
-        parameter: Some("/lw/secret".into()),
-        secret_parameter: "/leadwatch/webhook-secret".into(),
+        notify_queue: Some("http://localhost:5000/123456789012/notify".into()),
     }
 }
 
@@ -76,7 +75,12 @@ fn resources_are_named_as_the_template_names_them() {
             "PublishBatch",
             b"TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aalerts",
         ),
-        RecordedCall::of("i", "SSM", "GetParameter", br#"{"Name":"/lw/secret"}"#),
+        RecordedCall::of(
+            "i",
+            "SSM",
+            "GetParameter",
+            br#"{"Name":"/lw/test-1/sources/crm"}"#,
+        ),
     ];
     let resources: Vec<String> = needs(&calls, &deployment())
         .into_iter()
@@ -89,7 +93,7 @@ fn resources_are_named_as_the_template_names_them() {
     );
     assert!(resources.contains(&"${AlertsTopic}".to_string()));
     assert!(resources.contains(
-        &"arn:aws:ssm:us-east-1:123456789012:parameter/leadwatch/webhook-secret".to_string()
+        &"arn:aws:ssm:us-east-1:123456789012:parameter/leadwatch/sources/crm".to_string()
     ));
     // A suite's calls: any table is the leads table.
     let any = Deployment {
@@ -297,5 +301,36 @@ fn a_deny_statement_wins() {
     assert!(
         findings.iter().any(|f| matches!(f, Finding::Denied { .. })),
         "{findings:?}"
+    );
+}
+
+#[test]
+fn a_notifier_send_needs_ses_on_the_senders_domain_and_its_backoff_the_queue() {
+    let send = RecordedCall::of(
+        "notifier",
+        "SESv2",
+        "SendEmail",
+        br#"{"FromEmailAddress": "leadwatch@seller.io", "Destination": {}}"#,
+    );
+    let back = RecordedCall::of(
+        "notifier",
+        "SQS",
+        "ChangeMessageVisibility",
+        br#"{"QueueUrl": "http://localhost:5000/123456789012/notify", "ReceiptHandle": "r"}"#,
+    );
+    let needs = needs(&[send, back], &deployment());
+    let found: Vec<(&str, &str)> = needs
+        .iter()
+        .map(|n| (n.action.as_str(), n.resource.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "ses:SendEmail",
+                "arn:aws:ses:us-east-1:123456789012:identity/seller.io"
+            ),
+            ("sqs:ChangeMessageVisibility", "${NotifyQueue.Arn}"),
+        ]
     );
 }
