@@ -7,7 +7,7 @@
 #
 # Writes target/lambda/<arch>/<function>/bootstrap.zip (LEADWATCH_PACKAGE_DIR replaces
 # target/lambda), prints each zip's path and size and the build time, and keeps the same
-# table in target/lambda/<arch>/sizes.tsv. A release build with LTO of four binaries:
+# table in target/lambda/<arch>/sizes.tsv. A release build with LTO of five binaries:
 # several minutes on two cores, which is why CI does not run it.
 #
 # Tools: cargo-lambda and zig from PyPI (scripts/package-requirements.txt) in their own
@@ -28,7 +28,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv/package"
 REQ="$ROOT/scripts/package-requirements.txt"
 PYTHON="${PYTHON:-python3}"
-FUNCTIONS=(ingest disposition watchdog report)
+FUNCTIONS=(ingest disposition watchdog report notifier)
 
 log() { echo "package.sh: $*" >&2; }
 

@@ -7,15 +7,17 @@
 //! qualifies through the real disposition handler, and the real watchdog runs every
 //! half hour of office time in between, so alerts go out while MQLs are still waiting.
 //! Alerts are read from SQS queues subscribed to the SNS topic with the filter policy
-//! each manager would use. Handlers take `now` as a parameter, so three days pass in
-//! seconds.
+//! each manager would use, and the notifier delivers them from its own queue to each
+//! manager's Slack channel and inbox (local sinks, see `delivery`). Handlers take `now`
+//! as a parameter, so three days pass in seconds.
 //!
 //! Afterwards the HTTP API is served on the demo's table (unless `--no-serve`), so a
 //! person can look at the same leads with curl.
 //!
 //! This file runs the simulated clock and prints; the timeline is in `script`, every
-//! call into the ingest and disposition handlers in `handlers`, and the SNS and SQS
-//! plumbing for the subscribers in `queues`.
+//! call into the ingest and disposition handlers in `handlers`, the SNS and SQS
+//! plumbing for the subscribers in `queues`, and the notifier and its sinks in
+//! `delivery`.
 
 use std::sync::Arc;
 
@@ -28,7 +30,9 @@ use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_cli::serve;
 use leadwatch_core::report::{render_table, Month};
 use leadwatch_core::Contract;
+use leadwatch_watchdog::{Tick, WallClock};
 
+mod delivery;
 mod handlers;
 mod queues;
 mod script;
@@ -101,9 +105,17 @@ pub async fn run(options: Options) -> DemoResult<()> {
         };
         queues.push((
             *name,
-            subscribe(&sns, &sqs, &topic, &format!("demo-{suffix}-{i}"), &filter).await?,
+            subscribe(
+                &sns,
+                &sqs,
+                &topic,
+                &format!("demo-{suffix}-{i}"),
+                Some(&filter),
+            )
+            .await?,
         ));
     }
+    let delivery = delivery::Delivery::start(&config, &store, &contract, &topic, suffix).await?;
     println!("Local stack: table {}, topic {topic}", store.table_name());
 
     let Handlers {
@@ -128,6 +140,7 @@ pub async fn run(options: Options) -> DemoResult<()> {
     println!("   Times are UTC. London is UTC, New York UTC-5; Thu 26 Nov is a New York holiday.");
 
     let mut tally = Tally::default();
+    let mut delivered = 0;
     let mut steps = steps.into_iter().peekable();
     let mut tick = start;
     let mut day = None;
@@ -144,7 +157,11 @@ pub async fn run(options: Options) -> DemoResult<()> {
             tick += Duration::minutes(WATCHDOG_EVERY_MINUTES);
             continue;
         }
-        let s = leadwatch_watchdog::run(&watchdog, tick).await;
+        // The simulated tick decides what is due; leases and the run's deadline are on
+        // the real clock, as in Lambda (with all the time a local run needs).
+        let clock: WallClock = Arc::new(Utc::now);
+        let deadline = Utc::now() + Duration::minutes(5);
+        let s = leadwatch_watchdog::run(&watchdog, Tick::new(tick, clock, deadline)).await;
         if s.warned + s.expired + s.returned + s.failed > 0 || !s.escalated.is_empty() {
             print_day(&mut day, tick);
             let mut done = Vec::new();
@@ -169,6 +186,8 @@ pub async fn run(options: Options) -> DemoResult<()> {
                 done.join(", ")
             );
         }
+        // The notifier delivers what the run published, as its queue would trigger it.
+        delivered += delivery.drain().await?;
         tick += Duration::minutes(WATCHDOG_EVERY_MINUTES);
     }
     println!(
@@ -199,6 +218,13 @@ pub async fn run(options: Options) -> DemoResult<()> {
             );
         }
     }
+
+    let handled = delivered + delivery.drain().await?;
+    println!(
+        "\n== What each person got from the notifier ({handled} alerts off its queue; Slack and \
+         Teams through a local webhook server, email into a file instead of SES)"
+    );
+    delivery.print()?;
 
     // The report as ops read it: the same rollups and code as GET /reports/sla.
     let month = Month::of(start.date_naive());

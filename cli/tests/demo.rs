@@ -1,8 +1,9 @@
 //! `leadwatch demo --no-serve`, run as scripts/demo.sh runs it, against a moto server of
 //! this test binary's own (so it neither needs nor disturbs a stack started by hand):
-//! the whole scenario goes through, every manager's alerts and the SLA report are
-//! printed, and the exit code is 0. About 20 seconds: three simulated days of watchdog
-//! runs against an emulator that serves one request at a time.
+//! the whole scenario goes through, every manager's alerts, what the notifier delivered
+//! to each of them and the SLA report are printed, and the exit code is 0. About 20
+//! seconds: three simulated days of watchdog runs against an emulator that serves one
+//! request at a time.
 
 use std::process::Command;
 
@@ -80,6 +81,84 @@ fn the_demo_plays_the_scenario_and_prints_each_managers_alerts_and_the_report() 
         assert!(alerts.contains(kind), "no {kind} alert:\n{alerts}");
     }
     assert!(alerts.contains("level 2.1"), "no repeated level:\n{alerts}");
+
+    // The notifier delivered to each person exactly what their filtered subscription
+    // received: every alert once, on each of their channels.
+    let delivered = section("== What each person got from the notifier");
+    let alerts_of = |who: &str| -> usize {
+        let line = alerts
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{who} (")))
+            .unwrap_or_else(|| panic!("no alerts block for {who}"));
+        line.split('(')
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {line:?}"))
+    };
+    for (who, channels) in [
+        (
+            "ae-na manager",
+            vec!["Slack messages to #ae-na-slack", "emails to kim@seller.io"],
+        ),
+        (
+            "ae-emea manager",
+            vec![
+                "Slack messages to #ae-emea-slack",
+                "emails to priya@seller.io",
+            ],
+        ),
+        (
+            "sdr-na manager",
+            vec![
+                "Slack messages to #sdr-na-slack",
+                "emails to dave@seller.io",
+            ],
+        ),
+        (
+            "sdr-na-enterprise manager",
+            vec![
+                "Slack messages to #sdr-na-enterprise-slack",
+                "emails to erin@seller.io",
+            ],
+        ),
+        (
+            "sdr-emea manager",
+            vec![
+                "Slack messages to #sdr-emea-slack",
+                "emails to lars@seller.io",
+            ],
+        ),
+        (
+            "head of sales",
+            vec![
+                "Teams messages to #sales-leadership-teams",
+                "emails to hana@seller.io",
+            ],
+        ),
+        ("marketing", vec!["emails to marketing-ops@seller.io"]),
+    ] {
+        let n = alerts_of(who);
+        let line = delivered
+            .lines()
+            .find(|l| l.starts_with(&format!("  {who}: ")))
+            .unwrap_or_else(|| panic!("nothing delivered to {who}:\n{delivered}"));
+        for channel in channels {
+            assert!(
+                line.contains(&format!("{n} {channel}")),
+                "{who}: {n} {channel}? {line}"
+            );
+        }
+    }
+    for shown in [
+        "    Slack, latest:",
+        "    Teams, latest:",
+        "    email, latest: [Leadwatch] ",
+        "      | Who: ",
+        "      | Alert ",
+    ] {
+        assert!(delivered.contains(shown), "no {shown:?} in:\n{delivered}");
+    }
 
     let report = section("== SLA report");
     let total = report

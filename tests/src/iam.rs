@@ -58,19 +58,29 @@ pub struct Need {
 pub struct Deployment {
     pub table: Option<String>,
     pub topic: Option<String>,
+    /// The URL of the notifier's queue.
+    pub notify_queue: Option<String>,
 }
 
 /// What the template's parameters are when it is translated for the comparison: the
 /// signed sources' SSM prefix and the lead-id key parameter.
 pub const TEMPLATE_SOURCES_PREFIX: &str = "/leadwatch/sources/";
 pub const TEMPLATE_LEAD_ID_KEY: &str = "/leadwatch/lead-id-key";
+/// The template's `WebhookParametersPath` (its default) and the SES identity it is
+/// translated with (`NotifierEmailIdentity`, so that the notifier's email grant is in).
+pub const TEMPLATE_WEBHOOKS_PATH: &str = "/leadwatch/webhooks";
+pub const TEMPLATE_EMAIL_IDENTITY: &str = "seller.io";
 
 /// The template's name for an SSM parameter a test named: tests name their parameters
-/// `<anything>/sources/<source>` and `<anything>/lead-id-key`, as a deployment names
-/// them under its prefix and key parameter.
+/// `<anything>/sources/<source>`, `<anything>/lead-id-key` and
+/// `<anything>/webhooks/<channel>`, as a deployment names them under its prefixes and
+/// key parameter.
 fn template_parameter(name: &str) -> Option<String> {
     if name.ends_with("/lead-id-key") {
         return Some(TEMPLATE_LEAD_ID_KEY.to_string());
+    }
+    if let Some((_, channel)) = name.split_once("/webhooks/") {
+        return Some(format!("{TEMPLATE_WEBHOOKS_PATH}/{channel}"));
     }
     let (_, source) = name.split_once("/sources/")?;
     Some(format!("{TEMPLATE_SOURCES_PREFIX}{source}"))
@@ -85,6 +95,16 @@ impl Deployment {
                 None => "${LeadsTable.Arn}".to_string(),
             },
             "SNS" if is(&self.topic) => "${AlertsTopic}".to_string(),
+            "SQS" if is(&self.notify_queue) => "${NotifyQueue.Arn}".to_string(),
+            // SES authorizes a send on the identity of its sender: a domain identity
+            // covers every address of the domain.
+            "SESv2"
+                if target
+                    .resource
+                    .ends_with(&format!("@{TEMPLATE_EMAIL_IDENTITY}")) =>
+            {
+                format!("arn:aws:ses:{REGION}:{ACCOUNT}:identity/{TEMPLATE_EMAIL_IDENTITY}")
+            }
             "SSM" if template_parameter(&target.resource).is_some() => format!(
                 "arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{}",
                 template_parameter(&target.resource).unwrap_or_default()
@@ -126,10 +146,14 @@ pub fn action_of(service: &str, operation: &str, part: Option<&str>) -> String {
     format!("{}:{action}", prefix_of(service))
 }
 
-/// The IAM service prefix of an SDK service name (`DynamoDB`, `SNS`, `SSM`): the same
-/// letters in lower case, for every service Leadwatch calls.
+/// The IAM service prefix of an SDK service name (`DynamoDB`, `SNS`, `SSM`, `SQS`): the
+/// same letters in lower case, except SES v2's.
 fn prefix_of(service: &str) -> String {
-    service.to_ascii_lowercase()
+    match service {
+        // SES v2's API has the IAM prefix of SES.
+        "SESv2" => "ses".to_string(),
+        other => other.to_ascii_lowercase(),
+    }
 }
 
 /// What IAM must allow for the recorded calls under `deployment`, each need once.
@@ -207,8 +231,8 @@ struct DescribedStatement {
 }
 
 impl Grants {
-    /// The grants of `template` translated with `WebhookSecretParameter` set (so that
-    /// its optional statement is in), read through `infra/translate.py --iam`.
+    /// The grants of `template` translated with the optional parameters set (so that
+    /// their statements are in), read through `infra/translate.py --iam`.
     pub fn of_template(template: &Path) -> Result<Grants, String> {
         let root = repo_root();
         let out = Command::new(root.join(".venv/bin/python"))
@@ -219,6 +243,8 @@ impl Grants {
             .arg(format!("SourceSecretsPrefix={TEMPLATE_SOURCES_PREFIX}"))
             .arg("--param")
             .arg(format!("LeadIdKeyParameter={TEMPLATE_LEAD_ID_KEY}"))
+            .arg("--param")
+            .arg(format!("NotifierEmailIdentity={TEMPLATE_EMAIL_IDENTITY}"))
             .output()
             .map_err(|e| format!("cannot run infra/translate.py: {e}"))?;
         if !out.status.success() {

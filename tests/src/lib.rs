@@ -3,10 +3,12 @@
 //! tests run in parallel without seeing each other's data.
 
 pub mod browser;
+pub mod faults;
 pub mod iam;
 pub mod moto;
 pub mod runtime_api;
 pub mod signed;
+pub mod sinks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -168,6 +170,42 @@ impl AlertInbox {
                         .await
                         .expect("delete");
                 }
+            }
+        }
+    }
+}
+
+impl AlertInbox {
+    /// Everything on a subscriber's queue, as the JSON alert documents, without
+    /// deleting it: each message is hidden for an hour once received, so a large
+    /// inbox is read in one request per ten messages.
+    pub async fn receive_all(&self, name: &str) -> Vec<serde_json::Value> {
+        let url = &self
+            .queues
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no subscriber {name}"))
+            .1;
+        let mut documents = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(3600)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return documents;
+            }
+            for m in messages {
+                let body = m.body.unwrap_or_default();
+                documents
+                    .push(serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)));
             }
         }
     }

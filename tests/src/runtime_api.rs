@@ -155,6 +155,64 @@ impl LambdaProcess {
         }
     }
 
+    /// Hands `events` to the binary and waits until each is answered or has failed, in
+    /// order: `Ok` with the answer, or `Err` with the error the function posted (its
+    /// JSON `errorType` and `errorMessage`).
+    pub fn invoke_each(&mut self, events: Vec<Value>) -> Vec<Result<Value, String>> {
+        let ids: Vec<String> = events
+            .into_iter()
+            .map(|event| {
+                self.next_id += 1;
+                let id = format!("{}-{}", self.name, self.next_id);
+                lock(&self.queue).events.push_back((id.clone(), event));
+                id
+            })
+            .collect();
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            {
+                let queue = lock(&self.queue);
+                let outcome = |id: &String| {
+                    let answer = queue.responses.iter().find(|(r, _)| r == id);
+                    let error = queue.errors.iter().find(|(r, _)| r == id);
+                    match (answer, error) {
+                        (Some((_, v)), _) => Some(Ok(v.clone())),
+                        (None, Some((_, e))) => Some(Err(e.clone())),
+                        (None, None) => None,
+                    }
+                };
+                let done: Vec<Result<Value, String>> = ids.iter().filter_map(outcome).collect();
+                if done.len() == ids.len() {
+                    return done;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not answer in time",
+                self.name
+            );
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}) before answering", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the binary to exit by itself (a cold start that fails), at most as
+    /// long as for an answer.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) => {}
+                Err(e) => panic!("cannot wait for {}: {e}", self.name),
+            }
+            assert!(Instant::now() < deadline, "{} did not exit", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Ends the process and returns everything it printed (stdout, then stderr).
     pub fn stop(mut self) -> (String, String) {
         let _ = self.child.kill();

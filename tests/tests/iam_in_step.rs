@@ -31,6 +31,7 @@ use leadwatch_core::access::Role;
 use leadwatch_core::LeadIds;
 use leadwatch_e2e::iam::{
     compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
+    TEMPLATE_EMAIL_IDENTITY,
 };
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
@@ -60,6 +61,13 @@ const ALLOWANCES: &[Allowance] = &[
         grant: "sqs:SendMessage",
         reason: "Added by SAM for the DeadLetterQueue: Lambda dead-letters failed \
                  asynchronous invocations with the role; the code sends nothing.",
+    },
+    Allowance {
+        function: "notifier",
+        grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        reason: "Added by SAM for the SQS event source: Lambda's poller receives and \
+                 deletes the queue's messages with the role; the code only pushes a failed \
+                 message back (sqs:ChangeMessageVisibility, a statement of its own).",
     },
 ];
 
@@ -165,6 +173,39 @@ fn tick(watchdog: &mut LambdaProcess, at: DateTime<Utc>) -> Value {
     watchdog.invoke_all(vec![event]).remove(0)
 }
 
+/// A webhook URL at which nothing listens: a delivery to it fails at once.
+const UNREACHABLE_WEBHOOK: &str = "http://127.0.0.1:9/unreachable";
+
+/// `count` messages of `queue` as Lambda's SQS event source hands them to a function.
+async fn notify_batch(sqs: &aws_sdk_sqs::Client, queue: &str, count: usize) -> Value {
+    let mut records = Vec::new();
+    while records.len() < count {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive the queued alerts");
+        for m in out.messages.unwrap_or_default() {
+            let attributes: serde_json::Map<String, Value> = m
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+                .collect();
+            records.push(json!({
+                "messageId": m.message_id, "receiptHandle": m.receipt_handle,
+                "body": m.body, "attributes": attributes, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify",
+            }));
+        }
+    }
+    json!({ "Records": records })
+}
+
 fn run_scenario() -> Scenario {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let dir: PathBuf = std::env::temp_dir().join(unique_name("iam-calls"));
@@ -173,7 +214,7 @@ fn run_scenario() -> Scenario {
     let source_prefix = format!("{base}/sources/");
     let lead_id_key = format!("{base}/lead-id-key");
     // The test's own clients are nobody's function: nothing they do is recorded.
-    let (store, inbox) = runtime.block_on(async {
+    let (store, inbox, sqs, notify_queue) = runtime.block_on(async {
         let config = moto().sdk_config().await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
         store.create_table().await.expect("create the table");
@@ -192,11 +233,36 @@ fn run_scenario() -> Scenario {
                 .await
                 .expect("put a secret parameter");
         }
+        // The notifier's: its queue (for the retry backoff), a Slack webhook URL nobody
+        // answers at (so a delivery fails and is pushed back), and the sender's domain.
+        ssm.put_parameter()
+            .name(format!("{base}/webhooks/ae-na-slack"))
+            .value(UNREACHABLE_WEBHOOK)
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("put the webhook parameter");
+        aws_sdk_sesv2::Client::new(&config)
+            .create_email_identity()
+            .email_identity(TEMPLATE_EMAIL_IDENTITY)
+            .send()
+            .await
+            .expect("verify the sender's domain");
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let notify_queue = sqs
+            .create_queue()
+            .queue_name(unique_name("iam-notify"))
+            .send()
+            .await
+            .expect("create the notifier's queue")
+            .queue_url
+            .unwrap_or_default();
         let subscribers = [
             ("revops", json!({"kind": ["contract_review"]})),
             ("ae-na", json!({"team": ["ae-na"]})),
         ];
-        (store, AlertInbox::create(&config, &subscribers).await)
+        let inbox = AlertInbox::create(&config, &subscribers).await;
+        (store, inbox, sqs, notify_queue)
     });
 
     let record = dir.to_str().expect("a UTF-8 temp dir").to_string();
@@ -212,7 +278,9 @@ fn run_scenario() -> Scenario {
     let mut disposition = LambdaProcess::start("disposition", &env);
     let mut report_fn = LambdaProcess::start("report", &env);
     let topic = [("LEADWATCH_ALERTS_TOPIC_ARN", inbox.topic_arn.as_str())];
-    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic].concat());
+    // The scenario's events are weeks old; a deployment refuses those (15 minutes' skew).
+    let replay = [("LEADWATCH_MAX_EVENT_SKEW_SECONDS", "315360000")];
+    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic, &replay].concat());
 
     // September and October far below the SLA target (every MQL accepted days late):
     // the first run of November claims the contract-review once-marker and alerts.
@@ -331,12 +399,48 @@ fn run_scenario() -> Scenario {
             1,
             "the contract review arrived"
         );
-        assert!(
-            !inbox.drain("ae-na").await.is_empty(),
-            "the warning arrived"
-        );
         assert!(store.get_lead(&id).await.expect("read").is_some());
     });
+
+    // The notifier takes the warning from its queue, twice (SNS delivers at least once):
+    // one copy claims each channel, the other finds the claim. Email goes out through
+    // SES; the Slack URL comes from SSM and does not answer, so that delivery fails and
+    // its message is pushed back on the queue.
+    let event = runtime.block_on(async {
+        let warnings = inbox.drain("ae-na").await;
+        assert!(!warnings.is_empty(), "the warning arrived");
+        for copy in [&warnings[0], &warnings[0]] {
+            sqs.send_message()
+                .queue_url(&notify_queue)
+                .message_body(copy.to_string())
+                .send()
+                .await
+                .expect("queue the alert");
+        }
+        notify_batch(&sqs, &notify_queue, 2).await
+    });
+    let contract_file = dir.join("contract.toml");
+    let contract = std::fs::read_to_string(repo_root().join("contract/contract.toml"))
+        .expect("the contract")
+        .replace("\"/leadwatch/webhooks/", &format!("\"{base}/webhooks/"))
+        .replace("email_from = \"leadwatch@", "email_from = \"iam@");
+    std::fs::write(&contract_file, contract).expect("write the notifier's contract");
+    let contract_path = contract_file.display().to_string();
+    let mut notifier = LambdaProcess::start(
+        "notifier",
+        &[
+            &env[..],
+            &[
+                ("LEADWATCH_CONTRACT_FILE", contract_path.as_str()),
+                ("LEADWATCH_NOTIFY_QUEUE_URL", notify_queue.as_str()),
+            ],
+        ]
+        .concat(),
+    );
+    let answer = notifier.invoke_all(vec![event]).remove(0);
+    notifier.stop();
+    let failed = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
+    assert!(failed >= 1, "the Slack delivery failed: {answer}");
     let calls = read_recorded(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     let _ = std::fs::remove_dir_all(&dir);
     Scenario {
@@ -344,6 +448,7 @@ fn run_scenario() -> Scenario {
         deployment: Deployment {
             table: Some(table),
             topic: Some(inbox.topic_arn.clone()),
+            notify_queue: Some(notify_queue),
         },
     }
 }
@@ -378,6 +483,11 @@ fn iam_in_step() {
         ("report", "dynamodb:Scan"),
         ("watchdog", "sns:Publish"),
         ("watchdog", "dynamodb:UpdateItem"),
+        ("notifier", "dynamodb:UpdateItem"),
+        ("notifier", "dynamodb:GetItem"),
+        ("notifier", "ssm:GetParameter"),
+        ("notifier", "ses:SendEmail"),
+        ("notifier", "sqs:ChangeMessageVisibility"),
     ] {
         assert!(
             needs
@@ -427,7 +537,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
             "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
         );
     }
-    for function in ["ingest", "disposition", "report", "watchdog"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
         assert!(
             checked.iter().any(|(f, _)| f == function),
             "{function}: no used grant to remove"
@@ -482,13 +592,20 @@ fn every_function_client_can_record_its_calls() {
             continue;
         }
         for built in ["Client::new(", "Client::from_conf("] {
+            // An SDK's `Client`, not a type of ours whose name ends in it (`WebhookClient`).
+            let sdk_client = text.match_indices(built).any(|(at, _)| {
+                !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
             assert!(
-                !text.contains(built),
+                !sdk_client,
                 "{relative} builds a client with {built}: use leadwatch_adapters::aws::*_client, which records calls"
             );
         }
     }
-    for function in ["ingest", "disposition", "report", "watchdog"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
         let main = root.join(format!("functions/{function}/src/main.rs"));
         let text = std::fs::read_to_string(&main).expect("the function's main");
         assert!(
@@ -523,7 +640,7 @@ fn every_call_the_suite_recorded_is_granted() {
     let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
     println!("{} distinct calls recorded, by {functions:?}", calls.len());
     assert!(
-        ["ingest", "disposition", "report", "watchdog"]
+        ["ingest", "disposition", "report", "watchdog", "notifier"]
             .iter()
             .all(|f| functions.contains(f)),
         "the suite recorded calls of {functions:?} only"

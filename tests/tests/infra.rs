@@ -67,3 +67,91 @@ fn renaming_an_index_on_either_side_is_caught() {
         "a renamed index in the code"
     );
 }
+
+/// The whole translated CloudFormation template (`translate.py --cfn`).
+fn translated_resources() -> serde_json::Map<String, Value> {
+    let root = repo_root();
+    translated_table(&root.join("infra/template.yaml")); // makes sure the venv is there
+    let out = std::env::temp_dir().join(format!("leadwatch-cfn-{}.json", std::process::id()));
+    let status = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("infra/translate.py"))
+        .arg(root.join("infra/template.yaml"))
+        .arg("--cfn")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "translate.py --cfn failed");
+    let template: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
+    template["Resources"].as_object().unwrap().clone()
+}
+
+/// Alerts reach the notifier through a raw, filter-less queue on the alert topic, with
+/// partial batch failures, retries that outlast a lease and end in an alarmed
+/// dead-letter queue: the numbers the notifier's code assumes.
+#[test]
+fn the_notifier_takes_every_alert_from_the_topic_and_dead_letters_what_fails() {
+    use leadwatch_adapters::store::DELIVERY_RECORD_DAYS;
+    use leadwatch_notifier::LEASE_SECONDS;
+
+    let r = translated_resources();
+    let props = |name: &str| r[name]["Properties"].clone();
+
+    let sub = props("NotifySubscription");
+    assert_eq!(sub["Protocol"], "sqs");
+    assert_eq!(
+        sub["RawMessageDelivery"], true,
+        "the body is the alert document"
+    );
+    assert!(sub.get("FilterPolicy").is_none(), "every alert, unfiltered");
+    assert_eq!(sub["TopicArn"]["Ref"], "AlertsTopic");
+    assert_eq!(sub["Endpoint"]["Fn::GetAtt"][0], "NotifyQueue");
+
+    let queue = props("NotifyQueue");
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0],
+        "NotifyDLQ"
+    );
+    let max_receives = queue["RedrivePolicy"]["maxReceiveCount"].as_i64().unwrap();
+    assert!((3..=10).contains(&max_receives), "{max_receives}");
+    let retention_days = queue["MessageRetentionPeriod"].as_i64().unwrap() / 86_400;
+    assert!(
+        retention_days < DELIVERY_RECORD_DAYS,
+        "a delivery record outlives every copy of its alert on the queue"
+    );
+
+    let function = props("NotifierFunction");
+    let timeout = function["Timeout"].as_i64().unwrap();
+    assert!(
+        LEASE_SECONDS > timeout,
+        "a live notifier never loses its claim mid-send"
+    );
+    assert!(queue["VisibilityTimeout"].as_i64().unwrap() >= 6 * timeout);
+
+    let mapping = r
+        .values()
+        .find(|v| {
+            v["Type"] == "AWS::Lambda::EventSourceMapping"
+                && v["Properties"]["FunctionName"]["Ref"] == "NotifierFunction"
+        })
+        .expect("an SQS event source mapping for the notifier");
+    assert_eq!(
+        mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0],
+        "NotifyQueue"
+    );
+    assert_eq!(
+        mapping["Properties"]["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert!(mapping["Properties"]["BatchSize"].as_i64().unwrap() <= 10);
+
+    let alarm = r
+        .values()
+        .find(|v| {
+            v["Type"] == "AWS::CloudWatch::Alarm"
+                && v["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == "NotifyDLQ"
+        })
+        .expect("an alarm on the notifier's dead-letter queue");
+    assert_eq!(alarm["Properties"]["AlarmActions"][0]["Ref"], "OpsTopic");
+}

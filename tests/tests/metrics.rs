@@ -25,7 +25,15 @@ use leadwatch_core::report::{build_report, pct, Month, ReportRow, SlaReport};
 use leadwatch_core::state::AuditEvent;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{function_store, moto, signed, unique_name, AlertInbox};
-use leadwatch_watchdog::WatchdogApp;
+use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
+
+/// A watchdog run at event time `at`: leases on the real clock, and all the time a run
+/// on the local stack needs.
+async fn run_at(app: &WatchdogApp, at: DateTime<Utc>) -> RunSummary {
+    let clock: WallClock = Arc::new(Utc::now);
+    let deadline = Utc::now() + Duration::minutes(10);
+    leadwatch_watchdog::run(app, Tick::new(at, clock, deadline)).await
+}
 
 struct Stack {
     /// The test's own view of the table: its reads are not recorded as a function's.
@@ -335,14 +343,11 @@ async fn run_scenario(s: &Stack, seed: u64, leads: usize) -> Vec<String> {
             Step::Watchdog { concurrent } => {
                 // Every run is replayed (EventBridge redelivers), some run twice at once.
                 if concurrent {
-                    tokio::join!(
-                        leadwatch_watchdog::run(&s.watchdog, at),
-                        leadwatch_watchdog::run(&s.watchdog, at)
-                    );
+                    tokio::join!(run_at(&s.watchdog, at), run_at(&s.watchdog, at));
                 } else {
-                    leadwatch_watchdog::run(&s.watchdog, at).await;
+                    run_at(&s.watchdog, at).await;
                 }
-                leadwatch_watchdog::run(&s.watchdog, at).await;
+                run_at(&s.watchdog, at).await;
             }
         }
     }
@@ -730,7 +735,7 @@ async fn contract_review_fires_once_after_the_second_bad_month() {
     let s = stack("review").await;
     // September is bad (every MQL accepted days late); August had no MQLs at all.
     late_month(&s, "sep", utc(2026, 9, 15, 15)).await;
-    let run = |at| leadwatch_watchdog::run(&s.watchdog, at);
+    let run = |at| run_at(&s.watchdog, at);
     assert_eq!(run(utc(2026, 10, 1, 0)).await.contract_review, None);
     assert_eq!(run(utc(2026, 10, 20, 0)).await.contract_review, None);
     assert!(

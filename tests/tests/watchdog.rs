@@ -18,7 +18,15 @@ use leadwatch_core::commands::disposition::{dispose, Action, Disposition, Refuse
 use leadwatch_core::lifecycle::Status;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{function_store, moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
-use leadwatch_watchdog::{run, WatchdogApp};
+use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
+
+/// A watchdog run at event time `at`: leases on the real clock, and all the time a run
+/// on the local stack needs.
+async fn run(app: &WatchdogApp, at: DateTime<Utc>) -> RunSummary {
+    let clock: WallClock = Arc::new(Utc::now);
+    let deadline = Utc::now() + Duration::minutes(10);
+    leadwatch_watchdog::run(app, Tick::new(at, clock, deadline)).await
+}
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()

@@ -19,7 +19,15 @@ use leadwatch_core::lifecycle::Status;
 use leadwatch_core::state::LeadState;
 use leadwatch_core::{Contract, LeadIds};
 use leadwatch_e2e::{moto, test_caller, unique_name, AlertInbox, ALL_TEAMS};
-use leadwatch_watchdog::{run, WatchdogApp};
+use leadwatch_watchdog::{RunSummary, Tick, WallClock, WatchdogApp};
+
+/// A watchdog run at event time `at`: leases on the real clock, and all the time a run
+/// on the local stack needs.
+async fn run(app: &WatchdogApp, at: DateTime<Utc>) -> RunSummary {
+    let clock: WallClock = Arc::new(Utc::now);
+    let deadline = Utc::now() + Duration::minutes(10);
+    leadwatch_watchdog::run(app, Tick::new(at, clock, deadline)).await
+}
 
 /// Monday 2026-11-23 09:00 New York: the MQLs' promotion time.
 fn mql_at() -> DateTime<Utc> {

@@ -1,6 +1,6 @@
 //! The alert side of the local stack: an SQS queue per subscriber, subscribed to the SNS
-//! topic with the filter policy that subscriber would use, and drained at the end so
-//! the demo can print what each one received.
+//! topic with the filter policy that subscriber would use (or none, for the notifier's
+//! queue), and drained at the end so the demo can print what each one received.
 
 use serde_json::Value;
 
@@ -11,7 +11,7 @@ pub(super) async fn subscribe(
     sqs: &aws_sdk_sqs::Client,
     topic: &str,
     queue: &str,
-    filter: &Value,
+    filter: Option<&Value>,
 ) -> DemoResult<String> {
     let url = sqs
         .create_queue()
@@ -34,12 +34,16 @@ pub(super) async fn subscribe(
                 .cloned()
         })
         .ok_or("no queue arn")?;
-    sns.subscribe()
+    let mut request = sns
+        .subscribe()
         .topic_arn(topic)
         .protocol("sqs")
         .endpoint(arn)
-        .attributes("RawMessageDelivery", "true")
-        .attributes("FilterPolicy", filter.to_string())
+        .attributes("RawMessageDelivery", "true");
+    if let Some(filter) = filter {
+        request = request.attributes("FilterPolicy", filter.to_string());
+    }
+    request
         .send()
         .await
         .map_err(|e| format!("subscribe: {e}"))?;

@@ -21,6 +21,9 @@
 //! - The watchdog ([`TimeBudget::WATCHDOG`]) has 60 s for a run of many reads, claims
 //!   and SNS publishes; 10 s an operation lets it give up on a stuck dependency and
 //!   still report what it did, instead of being cut off by the Lambda timeout.
+//! - The notifier ([`TimeBudget::NOTIFIER`]) has 30 s for a batch of queued alerts;
+//!   6 s an operation, like the API functions: a failed operation fails one message,
+//!   which the queue retries with backoff.
 //! - The CLI ([`TimeBudget::CLI`]) runs by hand, from anywhere, against whole tables;
 //!   it has no outer deadline, only a person who should not wait for ever.
 //!
@@ -79,6 +82,16 @@ impl TimeBudget {
         max_attempts: 3,
     };
 
+    /// The notifier: 30 s Lambda timeout for a batch of up to ten alerts, each a few
+    /// delivery claims and records around its sends. An operation that fails fails its
+    /// message only, which the queue retries.
+    pub const NOTIFIER: TimeBudget = TimeBudget {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(6),
+        max_attempts: 3,
+    };
+
     /// The command-line tools (imports, exports, reports, the dev server): no outer
     /// deadline, long scans and batches, and perhaps a distant region.
     pub const CLI: TimeBudget = TimeBudget {
@@ -116,7 +129,7 @@ pub fn config_loader(budget: TimeBudget) -> ConfigLoader {
 }
 
 /// The configuration of Lambda function `function` (`ingest`, `disposition`, `report`,
-/// `watchdog`): [`sdk_config`] under `budget`, named for the function (see [`for_function`]).
+/// `watchdog`, `notifier`): [`sdk_config`] under `budget`, named for the function (see [`for_function`]).
 pub async fn function_config(function: &str, budget: TimeBudget) -> SdkConfig {
     for_function(&sdk_config(budget).await, function)
 }
@@ -164,6 +177,30 @@ pub fn ssm_client(config: &SdkConfig) -> aws_sdk_ssm::Client {
         None => aws_sdk_ssm::Client::new(config),
         Some(recorder) => aws_sdk_ssm::Client::from_conf(
             aws_sdk_ssm::config::Builder::from(config)
+                .interceptor(recorder)
+                .build(),
+        ),
+    }
+}
+
+/// An SQS client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    match calls::recorder_for(config) {
+        None => aws_sdk_sqs::Client::new(config),
+        Some(recorder) => aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(config)
+                .interceptor(recorder)
+                .build(),
+        ),
+    }
+}
+
+/// An SES (v2) client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+pub fn sesv2_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    match calls::recorder_for(config) {
+        None => aws_sdk_sesv2::Client::new(config),
+        Some(recorder) => aws_sdk_sesv2::Client::from_conf(
+            aws_sdk_sesv2::config::Builder::from(config)
                 .interceptor(recorder)
                 .build(),
         ),
@@ -226,7 +263,12 @@ mod tests {
 
     #[test]
     fn every_preset_fails_an_operation_inside_its_outer_deadline() {
-        for budget in [TimeBudget::HTTP_API, TimeBudget::WATCHDOG, TimeBudget::CLI] {
+        for budget in [
+            TimeBudget::HTTP_API,
+            TimeBudget::WATCHDOG,
+            TimeBudget::NOTIFIER,
+            TimeBudget::CLI,
+        ] {
             assert!(budget.connect < budget.attempt, "{budget:?}");
             assert!(budget.attempt < budget.operation, "{budget:?}");
         }
@@ -235,5 +277,6 @@ mod tests {
         // of its run.
         assert!(TimeBudget::HTTP_API.operation * 2 < Duration::from_secs(15));
         assert!(TimeBudget::WATCHDOG.operation * 2 < Duration::from_secs(60));
+        assert!(TimeBudget::NOTIFIER.operation * 3 < Duration::from_secs(30));
     }
 }

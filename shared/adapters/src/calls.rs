@@ -62,7 +62,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordedCall {
     pub function: String,
-    /// The SDK's service name: `DynamoDB`, `SNS`, `SSM`.
+    /// The SDK's service name: `DynamoDB`, `SNS`, `SSM`, `SQS`, `SESv2`.
     pub service: String,
     /// The API operation: `TransactWriteItems`, `PublishBatch`...
     pub operation: String,
@@ -80,6 +80,9 @@ impl RecordedCall {
                 .map(|v| ssm_targets(&v))
                 .unwrap_or_default(),
             "SNS" => sns_targets(body),
+            // Both speak JSON: the queue by its URL, an email by its sender's address.
+            "SQS" => json_target(body, "QueueUrl"),
+            "SESv2" => json_target(body, "FromEmailAddress"),
             _ => Vec::new(),
         };
         RecordedCall {
@@ -89,6 +92,15 @@ impl RecordedCall {
             targets,
         }
     }
+}
+
+/// The one resource a JSON request names in its `field`.
+fn json_target(body: &[u8], field: &str) -> Vec<Target> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get(field)?.as_str().map(str::to_string))
+        .map(|resource| vec![target(&resource, None, None, None)])
+        .unwrap_or_default()
 }
 
 fn target(resource: &str, index: Option<&str>, part: Option<&str>, key: Option<String>) -> Target {

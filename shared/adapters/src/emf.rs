@@ -145,26 +145,62 @@ impl Metrics {
         );
     }
 
-    /// What a watchdog run found and could not do: the alarms and dashboard read these.
-    pub fn emit_watchdog_run(&self, at: DateTime<Utc>, due: usize, failed: usize) {
-        self.emit(
+    /// One watchdog run, for the heartbeat, the degraded-run alarm and the dashboard.
+    /// Emitted at the wall-clock time of the run's end (CloudWatch files a metric under
+    /// its timestamp, and the heartbeat alarm looks at the last minutes), with no
+    /// dimensions: the alarms read the stack-wide series.
+    pub fn emit_watchdog_run(&self, at: DateTime<Utc>, run: &WatchdogRun) {
+        if let Some(line) = self.watchdog_run_line(at, run) {
+            println!("{line}");
+        }
+    }
+
+    /// The EMF line of [`Metrics::emit_watchdog_run`].
+    pub fn watchdog_run_line(&self, at: DateTime<Utc>, run: &WatchdogRun) -> Option<String> {
+        let count = |name, value: usize| Datum {
+            name,
+            value: value as f64,
+            unit: "Count",
+        };
+        self.line(
             at,
             &[],
             &[&[]],
             &[
+                // The heartbeat: one per run, whatever it found.
+                count("WatchdogRuns", 1),
+                count("WatchdogDegraded", usize::from(run.degraded)),
+                count("WatchdogDue", run.due),
+                count("WatchdogPublished", run.published),
+                count("WatchdogCommitted", run.committed),
+                count("WatchdogFailed", run.failed),
+                count("WatchdogDeferred", run.deferred),
                 Datum {
-                    name: "WatchdogDue",
-                    value: due as f64,
-                    unit: "Count",
-                },
-                Datum {
-                    name: "WatchdogFailed",
-                    value: failed as f64,
-                    unit: "Count",
+                    name: "WatchdogRunSeconds",
+                    value: run.seconds,
+                    unit: "Seconds",
                 },
             ],
-        );
+        )
     }
+}
+
+/// The figures of one watchdog run that [`Metrics::emit_watchdog_run`] emits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WatchdogRun {
+    pub due: usize,
+    /// Alerts that went out.
+    pub published: usize,
+    /// Of those, steps committed.
+    pub committed: usize,
+    /// Alerts that did not go out.
+    pub failed: usize,
+    /// Due leads left for the next run (the run's time ran short).
+    pub deferred: usize,
+    /// Part of the run's work failed (`WatchdogDegraded` = 1).
+    pub degraded: bool,
+    /// How long the run took, on the wall clock.
+    pub seconds: f64,
 }
 
 /// Team metrics and alert counts by kind from rollup counters.
@@ -246,6 +282,48 @@ mod tests {
         assert_eq!(v["Team"], "ae-na");
         assert_eq!(v["MqlCreated"], json!(1.0));
         assert_eq!(Metrics::disabled().line(at, &[], &[], &[]), None);
+    }
+
+    #[test]
+    fn a_watchdog_run_line_carries_the_heartbeat_and_the_degraded_flag() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let run = WatchdogRun {
+            due: 12,
+            published: 10,
+            committed: 9,
+            failed: 2,
+            deferred: 3,
+            degraded: true,
+            seconds: 1.5,
+        };
+        let m = Metrics::to_namespace("Leadwatch");
+        let v: Value = serde_json::from_str(&m.watchdog_run_line(at, &run).unwrap()).unwrap();
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Dimensions"], json!([[]]));
+        let named: Vec<&str> = cw["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        for (name, value) in [
+            ("WatchdogRuns", 1.0),
+            ("WatchdogDegraded", 1.0),
+            ("WatchdogDue", 12.0),
+            ("WatchdogPublished", 10.0),
+            ("WatchdogCommitted", 9.0),
+            ("WatchdogFailed", 2.0),
+            ("WatchdogDeferred", 3.0),
+            ("WatchdogRunSeconds", 1.5),
+        ] {
+            assert!(named.contains(&name), "{name} declared");
+            assert_eq!(v[name], json!(value), "{name}");
+        }
+        let healthy = WatchdogRun::default();
+        let v: Value = serde_json::from_str(&m.watchdog_run_line(at, &healthy).unwrap()).unwrap();
+        assert_eq!(v["WatchdogDegraded"], json!(0.0), "a healthy run reports 0");
+        assert_eq!(v["WatchdogRuns"], json!(1.0), "and still beats");
+        assert_eq!(Metrics::disabled().watchdog_run_line(at, &run), None);
     }
 
     #[test]

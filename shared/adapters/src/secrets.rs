@@ -50,6 +50,8 @@ pub enum SecretError {
     Invalid { name: String, detail: String },
     #[error("SSM parameter {name}: GetParameter failed: {detail}")]
     Aws { name: String, detail: String },
+    #[error("SSM parameter {name} is empty; put the value in it")]
+    Blank { name: String },
 }
 
 // `main` returning this error prints it with `{:?}`; the message is the readable form,
@@ -147,6 +149,36 @@ impl ParameterStore {
         match parameter.value {
             Some(value) if !value.trim().is_empty() => Ok(value),
             _ => Err(SecretError::Empty {
+                name: name.to_string(),
+            }),
+        }
+    }
+}
+
+impl ParameterStore {
+    /// The decrypted value of parameter `name`, trimmed (a notifier's webhook URL, say).
+    /// Empty is an error naming the parameter; the value itself is never in an error.
+    pub async fn parameter(&self, name: &str) -> Result<String, SecretError> {
+        let out = self
+            .client
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| get_error(name, e))?;
+        let parameter = out.parameter.ok_or_else(|| SecretError::NotFound {
+            name: name.to_string(),
+        })?;
+        if parameter.r#type.as_ref() != Some(&ParameterType::SecureString) {
+            tracing::warn!(
+                parameter = name,
+                "the parameter holds a secret but is not a SecureString; recreate it as one"
+            );
+        }
+        match parameter.value.as_deref().map(str::trim) {
+            Some(value) if !value.is_empty() => Ok(value.to_string()),
+            _ => Err(SecretError::Blank {
                 name: name.to_string(),
             }),
         }

@@ -11,6 +11,7 @@
 //! | idempotency record (TTL)  | `IDEMP#<key>`     | `IDEMP`                |
 //! | monthly metric rollup     | `METRICS#<YYYY-MM>` | `<dimension>`        |
 //! | alert-once marker         | `ONCE#<alert_id>` | `ONCE`                 |
+//! | delivery record (TTL)     | `DELIVERY#<alert_id>` | `<channel>#<recipient>` |
 //! | claimed signature (TTL)   | `SIG#<digest>`    | `SIG`                  |
 //!
 //! A lead written once so far keeps its first audit record and idempotency record in

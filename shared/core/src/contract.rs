@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{BusinessCalendar, CalendarSpec};
 
+pub mod delivery;
 pub mod intake;
 mod validate;
 
@@ -43,6 +44,9 @@ pub struct ContractSpec {
     pub sla: Sla,
     pub rejection: Rejection,
     pub targets: Targets,
+    /// Where the notifier sends alerts (see [`delivery`]); none when left out.
+    #[serde(default)]
+    pub delivery: delivery::Delivery,
     /// Who may send what: public forms and signed sources (see [`intake`]).
     #[serde(default)]
     pub intake: Intake,
@@ -335,6 +339,7 @@ impl Contract {
     pub fn validate(spec: ContractSpec) -> Result<Contract, ContractErrors> {
         let mut problems = Vec::new();
         let calendars = check(&spec, &mut problems);
+        delivery::check(&spec, &mut |problem| problems.push(problem));
         intake::check(&spec, &mut problems);
         if problems.is_empty() {
             Ok(Contract { spec, calendars })

@@ -18,6 +18,7 @@ pub mod intake;
 pub mod lead;
 pub mod lead_ids;
 pub mod lifecycle;
+pub mod notify;
 pub mod packet;
 pub mod queue_view;
 pub mod report;

@@ -22,8 +22,10 @@ use super::sla::{SlaSchedule, SlaStep};
 /// The state item keeps this many recent signals; the audit records keep them all.
 pub const MAX_RECENT_SIGNALS: usize = 50;
 
-/// How long a watchdog claim on an SLA step holds before another run may take it over
-/// (a run that crashed between claim and publish must not lose the alert).
+/// How long a watchdog claim on an SLA step holds, on the wall clock, before another run
+/// may take it over (a run that crashed between claim and publish must not lose the
+/// alert). Longer than a run may last (the watchdog's 60 s Lambda timeout), so the
+/// claims of a run that is still working never lapse under it.
 pub const CLAIM_LEASE_SECONDS: i64 = 120;
 
 /// The return reason of an MQL whose SLA ladder ran out.
@@ -282,11 +284,11 @@ impl LeadState {
             Status::Rejected => TimerKind::ReturnToNurture,
             _ => return None,
         };
-        // A claimed lead comes due again when the claim lapses, so that a watchdog that
-        // died between claim and publish does not lose the alert.
-        if let Some(claim) = &self.claim {
-            return Some((claim.until, kind));
-        }
+        // A claim does not move the timer: the index is read by the event's time and a
+        // lease runs on the wall clock (see `state::watchdog`), so a claimed lead stays
+        // due, each run finds it, and `due_work` tells a live claim from a lapsed one.
+        // A watchdog that died between claim and publish therefore loses nothing, and a
+        // claim changes no index entry (no index write to pay for).
         let at = match kind {
             TimerKind::Sla => self.sla.as_ref()?.steps.get(self.sla_step as usize)?.at,
             TimerKind::ReturnToNurture => self.rejection.as_ref().map_or(self.updated_at, |r| r.at),

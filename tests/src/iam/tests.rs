@@ -34,6 +34,7 @@ fn deployment() -> Deployment {
     Deployment {
         table: Some("t".into()),
         topic: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
+        notify_queue: Some("http://localhost:5000/123456789012/notify".into()),
     }
 }
 
@@ -300,5 +301,36 @@ fn a_deny_statement_wins() {
     assert!(
         findings.iter().any(|f| matches!(f, Finding::Denied { .. })),
         "{findings:?}"
+    );
+}
+
+#[test]
+fn a_notifier_send_needs_ses_on_the_senders_domain_and_its_backoff_the_queue() {
+    let send = RecordedCall::of(
+        "notifier",
+        "SESv2",
+        "SendEmail",
+        br#"{"FromEmailAddress": "leadwatch@seller.io", "Destination": {}}"#,
+    );
+    let back = RecordedCall::of(
+        "notifier",
+        "SQS",
+        "ChangeMessageVisibility",
+        br#"{"QueueUrl": "http://localhost:5000/123456789012/notify", "ReceiptHandle": "r"}"#,
+    );
+    let needs = needs(&[send, back], &deployment());
+    let found: Vec<(&str, &str)> = needs
+        .iter()
+        .map(|n| (n.action.as_str(), n.resource.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "ses:SendEmail",
+                "arn:aws:ses:us-east-1:123456789012:identity/seller.io"
+            ),
+            ("sqs:ChangeMessageVisibility", "${NotifyQueue.Arn}"),
+        ]
     );
 }

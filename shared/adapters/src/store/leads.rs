@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
 };
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use super::idempotency::{IdempotencyRecord, StoredResponse};
 use super::item::{
@@ -280,10 +281,19 @@ impl Store {
         if let Some(record) = idempotency.filter(|_| !creating) {
             items.push(record.put_new(&self.table)?);
         }
+        let token = request_token(
+            &self.table,
+            &state,
+            expected_version,
+            events,
+            metrics,
+            idempotency.map(|r| r.key.as_str()),
+        )?;
         let out = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(token)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
@@ -358,5 +368,89 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// The ClientRequestToken of one logical write: the table, the lead, the version it
+/// replaces and everything the transaction writes, hashed. The SDK retries a
+/// transaction whose response it did not get (a timeout, a 5xx) with the same token,
+/// and DynamoDB answers a token it committed in the last 10 minutes with success,
+/// without applying it again. Without that, the retry of a committed write fails its
+/// own version condition, and the caller is told of a conflict with itself (a
+/// committed accept answered 409). (Left unset, the SDK would make up a random token
+/// per call; this one is derived from the write, so it is stated here, reviewed and
+/// tested, and names the same logical write wherever it is computed.)
+///
+/// Deterministic, so a token names the change and nothing else: a different change, or
+/// the same change after a fresh read, is another token. Tokens are scoped to the
+/// account and region, not the table, so the table is part of it: the same lead in a
+/// staging and a production table must not share one. Two requests that write the
+/// very same thing at the same version (the same caller's same action, stamped the same
+/// instant) share one, and both are rightly told it is stored. 32 hex digits: within
+/// DynamoDB's 36-character limit.
+fn request_token(
+    table: &str,
+    state: &LeadState,
+    expected_version: Option<u64>,
+    events: &[AuditEvent],
+    metrics: &[MetricIncrement],
+    idempotency_key: Option<&str>,
+) -> Result<String, StoreError> {
+    let mut hash = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        // Length-prefixed, so that no two different sequences of parts hash alike.
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    part(table.as_bytes());
+    part(state.lead_id.as_bytes());
+    part(&expected_version.map_or(0, |v| v + 1).to_be_bytes());
+    part(&serde_json::to_vec(state).map_err(super::corrupt)?);
+    part(&serde_json::to_vec(events).map_err(super::corrupt)?);
+    part(format!("{metrics:?}").as_bytes());
+    part(idempotency_key.unwrap_or("").as_bytes());
+    let digest = hash.finalize();
+    Ok(hex::encode(&digest[..16]))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use leadwatch_core::lead::LeadProfile;
+    use leadwatch_core::Contract;
+
+    use super::*;
+
+    #[test]
+    fn a_request_token_names_one_logical_write() {
+        let contract = Contract::default_contract().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let profile = LeadProfile {
+            email: "dana@northwind.io".into(),
+            ..Default::default()
+        };
+        let state = LeadState::new("ld_dana".into(), profile, &contract, now);
+        let token = |table: &str, state: &LeadState, version: Option<u64>, key: Option<&str>| {
+            request_token(table, state, version, &[], &[], key).unwrap()
+        };
+        let first = token("leadwatch", &state, Some(3), None);
+        assert_eq!(first.len(), 32);
+        assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(
+            first,
+            token("leadwatch", &state, Some(3), None),
+            "deterministic"
+        );
+        let mut changed = state.clone();
+        changed.updated_at = now + chrono::Duration::seconds(1);
+        for other in [
+            token("staging", &state, Some(3), None),
+            token("leadwatch", &state, Some(4), None),
+            token("leadwatch", &state, None, None),
+            token("leadwatch", &changed, Some(3), None),
+            token("leadwatch", &state, Some(3), Some("key-1")),
+        ] {
+            assert_ne!(first, other);
+        }
     }
 }

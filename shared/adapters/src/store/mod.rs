@@ -24,12 +24,14 @@
 //! | `timers`        | the sparse timer index and the one-off job markers             |
 //! | `rollups`       | the monthly metric counters: written with a change, read back  |
 //! | `export`        | multi-lead reads: exports and team queues                      |
+//! | `deliveries`    | the notifier's delivery records: each alert once per person    |
 //! | `replay`        | claimed signatures: a signed request is applied once           |
 //! | `schema`        | creating the table (local stack and tests)                     |
 //!
 //! This file holds what they all share: the [`Store`] handle, its errors, the
 //! capacity it reports and the helpers every module's requests use.
 
+mod deliveries;
 mod export;
 mod history;
 mod idempotency;
@@ -54,6 +56,7 @@ use aws_sdk_dynamodb::Client;
 use crate::aws::{dynamodb_client, sdk_config, TimeBudget};
 use crate::emf::Metrics;
 
+pub use deliveries::{DeliveryClaim, DeliveryRecord, DELIVERY_RECORD_DAYS};
 pub use idempotency::StoredResponse;
 pub use item::lead_pk;
 pub use leads::{Change, Saved};

@@ -130,19 +130,35 @@ fn claims_hold_steps_and_expiry_ends_in_nurture() {
     let c = contract();
     let mut s = mql();
     let warn_at = s.sla.as_ref().unwrap().steps[0].at;
-    assert!(s.due_step(warn_at - Duration::seconds(1)).is_none());
-    let work = s.due_work(warn_at).unwrap();
-    let (step, _) = s.due_step(warn_at).unwrap();
-    s.claim(&work, "run-1", warn_at);
+    // The run's wall clock, days away from the event's time (a replay, the demo).
+    let wall = warn_at + Duration::days(9);
+    assert!(s.due_step(warn_at - Duration::seconds(1), wall).is_none());
+    let work = s.due_work(warn_at, wall).unwrap();
+    let (step, _) = s.due_step(warn_at, wall).unwrap();
+    let timer = s.next_timer();
+    s.claim(&work, "run-1", warn_at, wall);
     assert!(s.holds_claim("run-1", &work));
     assert!(!s.holds_claim("run-2", &work));
-    assert!(s.due_step(warn_at).is_none(), "claimed");
     assert_eq!(
-        s.next_timer().unwrap().0,
-        warn_at + Duration::seconds(CLAIM_LEASE_SECONDS)
+        s.claim.as_ref().unwrap().until,
+        wall + Duration::seconds(CLAIM_LEASE_SECONDS),
+        "the lease runs on the wall clock"
+    );
+    assert_eq!(s.next_timer(), timer, "a claim does not move the timer");
+    assert!(s.due_step(warn_at, wall).is_none(), "claimed");
+    // Any event time, however late, sees the claim live until the wall clock passes it.
+    let later_event = warn_at + Duration::minutes(4);
+    assert!(s.due_step(later_event, wall).is_none(), "still held");
+    assert!(
+        s.due_step(
+            later_event,
+            wall + Duration::seconds(CLAIM_LEASE_SECONDS - 1)
+        )
+        .is_none(),
+        "held until the lease runs out"
     );
     assert!(
-        s.due_step(warn_at + Duration::seconds(CLAIM_LEASE_SECONDS))
+        s.due_step(warn_at, wall + Duration::seconds(CLAIM_LEASE_SECONDS))
             .is_some(),
         "lease ran out"
     );
@@ -150,10 +166,10 @@ fn claims_hold_steps_and_expiry_ends_in_nurture() {
     assert_eq!(s.sla_step, 1);
     let steps = s.sla.clone().unwrap().steps;
     for (i, st) in steps.iter().enumerate().skip(1) {
-        let (due, _) = s.due_step(st.at).unwrap();
+        let (due, _) = s.due_step(st.at, wall).unwrap();
         assert_eq!(due as usize, i);
-        let work = s.due_work(st.at).unwrap();
-        s.claim(&work, "run", st.at);
+        let work = s.due_work(st.at, wall).unwrap();
+        s.claim(&work, "run", st.at, wall);
         s.complete_step(due, &c, st.at);
     }
     assert_eq!(s.status, Status::Nurture);

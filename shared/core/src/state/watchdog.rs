@@ -2,6 +2,13 @@
 //! lead's return to nurture), claim it for one run, complete it once the alert is out (or
 //! give it back), and name the alert. Claims with a lease make the work safe to retry
 //! when a run crashes between claim and publish.
+//!
+//! Two clocks meet here, and each decides one thing. What is *due* is decided by the
+//! schedule event's time (`now`), so a replayed event finds the same work. How long a
+//! claim *holds* is measured on the wall clock (`wall`), the clock that also measures
+//! the runs that hold claims: a retried event minutes late runs at the same wall time as
+//! the on-time run, so it sees that run's claims as live, whatever its own event time.
+//! A lease measured from the event time would look lapsed to it, and both would send.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -12,9 +19,27 @@ use crate::lifecycle::{next_status, IllegalTransition, Status, Transition};
 use crate::sla::{SlaStep, StepKind};
 
 impl LeadState {
-    /// The work due at `now` that no live claim holds, if any.
-    pub fn due_work(&self, now: DateTime<Utc>) -> Option<DueWork> {
-        if self.claim.as_ref().is_some_and(|c| c.until > now) {
+    /// The work due at `now` (the event's time) that no claim live at `wall` (the wall
+    /// clock) holds, if any.
+    pub fn due_work(&self, now: DateTime<Utc>, wall: DateTime<Utc>) -> Option<DueWork> {
+        self.due_work_for("", now, wall)
+    }
+
+    /// [`Self::due_work`] as run `token` sees it: its own claim does not hold the work
+    /// back from it. A claim write that landed but whose answer was lost is retried;
+    /// the retry fails its version condition, re-reads, and must find the work still
+    /// its own, or the step would wait a whole lease for nobody.
+    pub fn due_work_for(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Option<DueWork> {
+        if self
+            .claim
+            .as_ref()
+            .is_some_and(|c| c.until > wall && (token.is_empty() || c.token != token))
+        {
             return None;
         }
         match self.status {
@@ -30,22 +55,23 @@ impl LeadState {
         }
     }
 
-    /// The SLA step due at `now` that no live claim holds, if any.
-    pub fn due_step(&self, now: DateTime<Utc>) -> Option<(u32, SlaStep)> {
-        match self.due_work(now)? {
+    /// The SLA step due at `now` that no claim live at `wall` holds, if any.
+    pub fn due_step(&self, now: DateTime<Utc>, wall: DateTime<Utc>) -> Option<(u32, SlaStep)> {
+        match self.due_work(now, wall)? {
             DueWork::Step { index, step } => Some((index, step)),
             DueWork::ReturnToNurture => None,
         }
     }
 
-    /// A watchdog run takes `work` for itself until `now + lease`; `token` names the run.
-    pub fn claim(&mut self, work: &DueWork, token: &str, now: DateTime<Utc>) {
+    /// A watchdog run takes `work` for itself until `wall + lease` on the wall clock;
+    /// `token` names the run. `now`, the event's time, stamps the change.
+    pub fn claim(&mut self, work: &DueWork, token: &str, now: DateTime<Utc>, wall: DateTime<Utc>) {
         self.claim = Some(Claim {
             step: match work {
                 DueWork::Step { index, .. } => Some(*index),
                 DueWork::ReturnToNurture => None,
             },
-            until: now + Duration::seconds(CLAIM_LEASE_SECONDS),
+            until: wall + Duration::seconds(CLAIM_LEASE_SECONDS),
             token: token.to_string(),
         });
         self.updated_at = now;
