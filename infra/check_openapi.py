@@ -201,7 +201,7 @@ def template_routes(template_path: Path, cfn_path: Path | None) -> dict[str, dic
     else:
         copy = json.loads(json.dumps(sam))  # translation mutates its input
         translate.package_code(copy, template_path.resolve().parent)
-        cfn = translate.translate(copy)
+        cfn = translate.translate(copy, translate.parameter_values(copy))
 
     binaries = {
         logical_id: ((r.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")

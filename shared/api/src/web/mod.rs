@@ -79,7 +79,9 @@ pub fn routes(app: WebApp) -> Router {
         .route("/app", get(queue::queue_page).fallback(only_get))
         .route(
             "/app/leads/{id}",
-            get(lead::lead_page).post(lead::lead_action),
+            get(lead::lead_page)
+                .post(lead::lead_action)
+                .fallback(|| async { method_not_allowed("GET, POST") }),
         )
         .route(
             "/app/dashboard",
