@@ -35,14 +35,23 @@ use leadwatch_adapters::store::Store;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::entry::gateway_time;
 use leadwatch_api::ingest::IngestApp;
+use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::report::ReportApp;
+use leadwatch_api::web::session::{session_value, SESSION_COOKIE};
+use leadwatch_api::web::{SignIn, WebApp};
+use leadwatch_core::access::Role;
+use leadwatch_core::signed::Signer;
 use leadwatch_core::Contract;
 use leadwatch_e2e::{
-    function_store, moto, repo_root, signed_as, unique_name, CRM_SECRET, MARKETING_SECRET,
+    function_store, moto, repo_root, signed_as, test_caller, unique_name, ALL_TEAMS, CRM_SECRET,
+    MARKETING_SECRET,
 };
 
 /// The functions behind the HTTP API, by their `x-leadwatch-function` name.
-const FUNCTIONS: [&str; 3] = ["ingest", "disposition", "report"];
+const FUNCTIONS: [&str; 4] = ["ingest", "disposition", "report", "web"];
+
+/// The web app's secret in these tests (sessions and form tokens).
+const WEB_SECRET: &[u8] = b"openapi test web secret, 32 bytes or more";
 
 /// Methods a client could send; the document lists some of them per path.
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -179,6 +188,7 @@ struct Apps {
     ingest: IngestApp,
     disposition: DispositionApp,
     report: ReportApp,
+    web: WebApp,
 }
 
 /// Every function's app over one fresh table on the test binary's moto.
@@ -202,9 +212,34 @@ async fn apps() -> Apps {
         },
         report: ReportApp {
             store: function_store("report", &table).await,
+            contract: Arc::clone(&contract),
+        },
+        // As deployed without WebClientId: the sign-in routes answer that it is not set up.
+        web: WebApp {
+            store: function_store("web", &table).await,
             contract,
+            signer: Signer::new(WEB_SECRET.to_vec()).expect("a long enough secret"),
+            sign_in: SignIn::NotConfigured,
+            secure_cookies: true,
         },
     }
+}
+
+/// `req` from a browser signed in to the web app as an ops admin of every team: with
+/// the session cookie the deployed sign-in sets (no authorizer claims: the web routes
+/// have none).
+fn with_session(mut req: Request, signer: &Signer) -> Request {
+    let caller = test_caller(
+        "ops@leadwatch.test",
+        &ALL_TEAMS,
+        &[Role::Ops, Role::Admin],
+    );
+    let claims = ClaimMapping::default().claims_for(&caller);
+    let value = session_value(signer, &claims, now() + chrono::Duration::hours(8));
+    let cookie = format!("{SESSION_COOKIE}={value}");
+    req.headers_mut()
+        .insert("cookie", cookie.parse().expect("a cookie header"));
+    req
 }
 
 impl Apps {
@@ -226,6 +261,12 @@ impl Apps {
             "report" => {
                 leadwatch_api::report::handle(&self.report, leadwatch_e2e::signed_in(req), now)
                     .await
+            }
+            "web" => {
+                let router = leadwatch_api::function_router(leadwatch_api::web::routes(
+                    self.web.clone(),
+                ));
+                leadwatch_api::entry::call(&router, with_session(req, &self.web.signer), now).await
             }
             other => panic!("x-leadwatch-function {other:?} is not one of {FUNCTIONS:?}"),
         }
@@ -400,7 +441,14 @@ async fn every_documented_operation_is_served_by_its_function_only() {
                     describe(&r)
                 ));
             }
-            if !r.status().is_success() {
+            // The web app's failures are HTML pages (its tag in the document says so).
+            let html_page = op.function == "web"
+                && r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.starts_with("text/html"));
+            if !r.status().is_success() && !html_page {
                 let body = json_of(&r);
                 if !(body["error"].is_string() && body["message"].is_string()) {
                     problems.push(format!(
