@@ -70,14 +70,21 @@ pub const TEMPLATE_LEAD_ID_KEY: &str = "/leadwatch/lead-id-key";
 /// translated with (`NotifierEmailIdentity`, so that the notifier's email grant is in).
 pub const TEMPLATE_WEBHOOKS_PATH: &str = "/leadwatch/webhooks";
 pub const TEMPLATE_EMAIL_IDENTITY: &str = "seller.io";
+/// The template's `WebSecretParameter` (its default), and the `WebAppUrl` it is
+/// translated with (so that the watchdog's statement for the alerts' links is in).
+pub const TEMPLATE_WEB_SECRET: &str = "/leadwatch/web-secret";
+pub const TEMPLATE_APP_URL: &str = "https://leadwatch.example.com";
 
 /// The template's name for an SSM parameter a test named: tests name their parameters
 /// `<anything>/sources/<source>`, `<anything>/lead-id-key` and
-/// `<anything>/webhooks/<channel>`, as a deployment names them under its prefixes and
-/// key parameter.
+/// `<anything>/webhooks/<channel>` and `<anything>/web-secret`, as a deployment names
+/// them under its prefixes and key parameters.
 fn template_parameter(name: &str) -> Option<String> {
     if name.ends_with("/lead-id-key") {
         return Some(TEMPLATE_LEAD_ID_KEY.to_string());
+    }
+    if name.ends_with("/web-secret") {
+        return Some(TEMPLATE_WEB_SECRET.to_string());
     }
     if let Some((_, channel)) = name.split_once("/webhooks/") {
         return Some(format!("{TEMPLATE_WEBHOOKS_PATH}/{channel}"));
@@ -245,6 +252,8 @@ impl Grants {
             .arg(format!("LeadIdKeyParameter={TEMPLATE_LEAD_ID_KEY}"))
             .arg("--param")
             .arg(format!("NotifierEmailIdentity={TEMPLATE_EMAIL_IDENTITY}"))
+            .arg("--param")
+            .arg(format!("WebAppUrl={TEMPLATE_APP_URL}"))
             .output()
             .map_err(|e| format!("cannot run infra/translate.py: {e}"))?;
         if !out.status.success() {

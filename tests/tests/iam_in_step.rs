@@ -1,12 +1,13 @@
 //! IAM in step with the code (issue 13): every AWS action a function performs is granted
 //! to its role in `infra/template.yaml`, and every grant is used or says why it stays.
 //!
-//! moto checks no IAM, so this test does what a real account would: it runs the four
-//! real function binaries through the Lambda Runtime API with call recording on
+//! moto checks no IAM, so this test does what a real account would: it runs the real
+//! function binaries through the Lambda Runtime API with call recording on
 //! (`LEADWATCH_RECORD_AWS_CALLS`, see `leadwatch_adapters::calls`), through a scenario
 //! that takes every code path that talks to AWS (signed ingest with the secret from
 //! SSM, replays, signals, lead reads, dispositions, the queue, the SLA report, both
-//! exports, the watchdog's timers, claims, alerts and contract-review once-markers),
+//! exports, the watchdog's timers, claims, alerts with signed lead links and
+//! contract-review once-markers, the web app's pages and an accept from its lead page),
 //! and compares the recorded calls with the grants `infra/translate.py --iam` reads
 //! from the template (`leadwatch_e2e::iam`). It depends on no other test binary.
 //!
@@ -27,11 +28,13 @@ use leadwatch_adapters::calls::{read_recorded, RecordedCall, RECORD_ENV};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::ingest::signed_headers;
+use leadwatch_api::web::session::{form_token, session_value, SESSION_COOKIE};
 use leadwatch_core::access::Role;
+use leadwatch_core::signed::Signer;
 use leadwatch_core::LeadIds;
 use leadwatch_e2e::iam::{
     compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
-    TEMPLATE_EMAIL_IDENTITY,
+    TEMPLATE_APP_URL, TEMPLATE_EMAIL_IDENTITY,
 };
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
@@ -76,6 +79,10 @@ const SECRET: &str = "whsec_iam_in_step";
 
 /// The lead-id key the scenario's ingest function reads from SSM.
 const LEAD_ID_KEY: &str = "iam-in-step-lead-id-key";
+
+/// The web app's secret (sessions, form tokens, the alerts' lead links), which the web
+/// function and the watchdog read from SSM.
+const WEB_SECRET: &str = "iam-in-step web secret of 32 bytes or more";
 
 /// A lead's id under the scenario's key.
 fn lead_id_for(email: &str) -> String {
@@ -173,6 +180,43 @@ fn tick(watchdog: &mut LambdaProcess, at: DateTime<Utc>) -> Value {
     watchdog.invoke_all(vec![event]).remove(0)
 }
 
+/// A request to the web function from a browser signed in as `caller`: the session
+/// cookie the deployed sign-in sets, sealed with the secret the function reads from SSM,
+/// and no authorizer claims (the web routes have no authorizer).
+fn web_event(
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+    caller: &leadwatch_core::access::Caller,
+    at: DateTime<Utc>,
+) -> Value {
+    let signer = Signer::new(WEB_SECRET.as_bytes().to_vec()).expect("a long enough secret");
+    let claims = ClaimMapping::default().claims_for(caller);
+    let session = session_value(&signer, &claims, at + Duration::hours(8));
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut headers = vec![
+        ("cookie", format!("{SESSION_COOKIE}={session}")),
+        ("host", "api.example.com".to_string()),
+    ];
+    if form.is_some() {
+        headers.push((
+            "content-type",
+            "application/x-www-form-urlencoded".to_string(),
+        ));
+    }
+    HttpApiEvent {
+        method,
+        path,
+        query,
+        stage: "$default",
+        headers,
+        body: form.map(|f| f.as_bytes().to_vec()),
+        time_epoch: at.timestamp_millis(),
+        claims: None,
+    }
+    .to_json()
+}
+
 /// A webhook URL at which nothing listens: a delivery to it fails at once.
 const UNREACHABLE_WEBHOOK: &str = "http://127.0.0.1:9/unreachable";
 
@@ -213,6 +257,7 @@ fn run_scenario() -> Scenario {
     let base = format!("/leadwatch/{}", unique_name("iam"));
     let source_prefix = format!("{base}/sources/");
     let lead_id_key = format!("{base}/lead-id-key");
+    let web_secret = format!("{base}/web-secret");
     // The test's own clients are nobody's function: nothing they do is recorded.
     let (store, inbox, sqs, notify_queue) = runtime.block_on(async {
         let config = moto().sdk_config().await;
@@ -224,6 +269,7 @@ fn run_scenario() -> Scenario {
             // Every source of the contract must have its secret, or the cold start fails.
             (format!("{source_prefix}marketing"), "iam-marketing-secret"),
             (lead_id_key.clone(), LEAD_ID_KEY),
+            (web_secret.clone(), WEB_SECRET),
         ] {
             ssm.put_parameter()
                 .name(name)
@@ -280,7 +326,24 @@ fn run_scenario() -> Scenario {
     let topic = [("LEADWATCH_ALERTS_TOPIC_ARN", inbox.topic_arn.as_str())];
     // The scenario's events are weeks old; a deployment refuses those (15 minutes' skew).
     let replay = [("LEADWATCH_MAX_EVENT_SKEW_SECONDS", "315360000")];
-    let mut watchdog = LambdaProcess::start("watchdog", &[&env[..], &topic, &replay].concat());
+    // Alerts carry signed links to the lead page: the watchdog reads the web secret.
+    let links = [
+        ("LEADWATCH_APP_URL", TEMPLATE_APP_URL),
+        ("LEADWATCH_WEB_SECRET_PARAMETER", web_secret.as_str()),
+    ];
+    let mut watchdog = LambdaProcess::start(
+        "watchdog",
+        &[&env[..], &topic, &replay, &links].concat(),
+    );
+    // Deployed without a sign-in client: the pages trust the session cookie only.
+    let mut web = LambdaProcess::start(
+        "web",
+        &[
+            &env[..],
+            &[("LEADWATCH_WEB_SECRET_PARAMETER", web_secret.as_str())],
+        ]
+        .concat(),
+    );
 
     // September and October far below the SLA target (every MQL accepted days late):
     // the first run of November claims the contract-review once-marker and alerts.
@@ -390,7 +453,43 @@ fn run_scenario() -> Scenario {
         }
     }
 
-    for lambda in [ingest, disposition, report_fn, watchdog] {
+    // The web app, as a rep and manager of ae-na (the lead's team) signed in: the queue (the team
+    // index and BatchGetItem), the lead page (the lead and its history), the dashboard
+    // (rollups), then an accept from the lead page's form (the disposition transaction).
+    let rep = test_caller("ae@example.com", &["ae-na"], &[Role::Rep, Role::Manager]);
+    let web_at = after + Duration::minutes(1);
+    let lead_page = format!("/app/leads/{id}");
+    for path in ["/app", lead_page.as_str(), "/app/dashboard"] {
+        let answers = web.invoke_all(vec![web_event("GET", path, None, &rep, web_at)]);
+        let (status, _, body) = decode_answer(&answers[0]);
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{path}: {body}");
+        if path != "/app/dashboard" {
+            assert!(body.contains(&id), "{path} shows the lead");
+        }
+    }
+    let signer = Signer::new(WEB_SECRET.as_bytes().to_vec()).expect("a long enough secret");
+    let form = serde_urlencoded::to_string([
+        ("action", "accept".to_string()),
+        ("csrf", form_token(&signer, &rep, web_at)),
+    ])
+    .expect("an encodable form");
+    let answers = web.invoke_all(vec![web_event(
+        "POST",
+        &lead_page,
+        Some(&form),
+        &rep,
+        web_at,
+    )]);
+    let (status, headers, body) = decode_answer(&answers[0]);
+    assert_eq!(
+        status,
+        303,
+        "the accept: {headers} {}",
+        String::from_utf8_lossy(&body)
+    );
+
+    for lambda in [ingest, disposition, report_fn, watchdog, web] {
         lambda.stop();
     }
     runtime.block_on(async {
@@ -399,7 +498,8 @@ fn run_scenario() -> Scenario {
             1,
             "the contract review arrived"
         );
-        assert!(store.get_lead(&id).await.expect("read").is_some());
+        let lead = store.get_lead(&id).await.expect("read").expect("the lead");
+        assert_eq!(lead.status.as_str(), "sal", "accepted from the lead page");
     });
 
     // The notifier takes the warning from its queue, twice (SNS delivers at least once):
@@ -409,6 +509,12 @@ fn run_scenario() -> Scenario {
     let event = runtime.block_on(async {
         let warnings = inbox.drain("ae-na").await;
         assert!(!warnings.is_empty(), "the warning arrived");
+        let link = warnings[0]["links"]["page"].as_str().unwrap_or_default();
+        assert!(
+            link.starts_with(&format!("{TEMPLATE_APP_URL}/app/leads/{id}?link=")),
+            "the warning links to the lead page: {}",
+            warnings[0]
+        );
         for copy in [&warnings[0], &warnings[0]] {
             sqs.send_message()
                 .queue_url(&notify_queue)
@@ -483,6 +589,13 @@ fn iam_in_step() {
         ("report", "dynamodb:Scan"),
         ("watchdog", "sns:Publish"),
         ("watchdog", "dynamodb:UpdateItem"),
+        ("watchdog", "ssm:GetParameter"),
+        ("web", "ssm:GetParameter"),
+        ("web", "dynamodb:BatchGetItem"),
+        ("web", "dynamodb:GetItem"),
+        ("web", "dynamodb:Query"),
+        ("web", "dynamodb:PutItem"),
+        ("web", "dynamodb:UpdateItem"),
         ("notifier", "dynamodb:UpdateItem"),
         ("notifier", "dynamodb:GetItem"),
         ("notifier", "ssm:GetParameter"),
@@ -537,7 +650,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
             "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
         );
     }
-    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier", "web"] {
         assert!(
             checked.iter().any(|(f, _)| f == function),
             "{function}: no used grant to remove"
@@ -605,7 +718,7 @@ fn every_function_client_can_record_its_calls() {
             );
         }
     }
-    for function in ["ingest", "disposition", "report", "watchdog", "notifier"] {
+    for function in ["ingest", "disposition", "report", "watchdog", "notifier", "web"] {
         let main = root.join(format!("functions/{function}/src/main.rs"));
         let text = std::fs::read_to_string(&main).expect("the function's main");
         assert!(
@@ -640,7 +753,7 @@ fn every_call_the_suite_recorded_is_granted() {
     let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
     println!("{} distinct calls recorded, by {functions:?}", calls.len());
     assert!(
-        ["ingest", "disposition", "report", "watchdog", "notifier"]
+        ["ingest", "disposition", "report", "watchdog", "notifier", "web"]
             .iter()
             .all(|f| functions.contains(f)),
         "the suite recorded calls of {functions:?} only"
