@@ -33,8 +33,8 @@ use leadwatch_core::access::Role;
 use leadwatch_core::signed::Signer;
 use leadwatch_core::LeadIds;
 use leadwatch_e2e::iam::{
-    compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants,
-    TEMPLATE_APP_URL, TEMPLATE_EMAIL_IDENTITY,
+    compare, glob, needs, report, used, Allowance, Deployment, Finding, Grants, TEMPLATE_APP_URL,
+    TEMPLATE_EMAIL_IDENTITY,
 };
 use leadwatch_e2e::runtime_api::{decode_answer, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, repo_root, test_caller, unique_name, AlertInbox, ALL_TEAMS};
@@ -331,10 +331,8 @@ fn run_scenario() -> Scenario {
         ("LEADWATCH_APP_URL", TEMPLATE_APP_URL),
         ("LEADWATCH_WEB_SECRET_PARAMETER", web_secret.as_str()),
     ];
-    let mut watchdog = LambdaProcess::start(
-        "watchdog",
-        &[&env[..], &topic, &replay, &links].concat(),
-    );
+    let mut watchdog =
+        LambdaProcess::start("watchdog", &[&env[..], &topic, &replay, &links].concat());
     // Deployed without a sign-in client: the pages trust the session cookie only.
     let mut web = LambdaProcess::start(
         "web",
@@ -650,7 +648,14 @@ fn removing_any_grant_the_code_uses_is_caught() {
             "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
         );
     }
-    for function in ["ingest", "disposition", "report", "watchdog", "notifier", "web"] {
+    for function in [
+        "ingest",
+        "disposition",
+        "report",
+        "watchdog",
+        "notifier",
+        "web",
+    ] {
         assert!(
             checked.iter().any(|(f, _)| f == function),
             "{function}: no used grant to remove"
@@ -718,7 +723,14 @@ fn every_function_client_can_record_its_calls() {
             );
         }
     }
-    for function in ["ingest", "disposition", "report", "watchdog", "notifier", "web"] {
+    for function in [
+        "ingest",
+        "disposition",
+        "report",
+        "watchdog",
+        "notifier",
+        "web",
+    ] {
         let main = root.join(format!("functions/{function}/src/main.rs"));
         let text = std::fs::read_to_string(&main).expect("the function's main");
         assert!(
@@ -753,9 +765,16 @@ fn every_call_the_suite_recorded_is_granted() {
     let functions: BTreeSet<&str> = calls.iter().map(|c| c.function.as_str()).collect();
     println!("{} distinct calls recorded, by {functions:?}", calls.len());
     assert!(
-        ["ingest", "disposition", "report", "watchdog", "notifier", "web"]
-            .iter()
-            .all(|f| functions.contains(f)),
+        [
+            "ingest",
+            "disposition",
+            "report",
+            "watchdog",
+            "notifier",
+            "web"
+        ]
+        .iter()
+        .all(|f| functions.contains(f)),
         "the suite recorded calls of {functions:?} only"
     );
     let deployment = Deployment::default();

@@ -32,10 +32,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::store::Store;
+use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::disposition::DispositionApp;
 use leadwatch_api::entry::gateway_time;
 use leadwatch_api::ingest::IngestApp;
-use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::report::ReportApp;
 use leadwatch_api::web::session::{session_value, SESSION_COOKIE};
 use leadwatch_api::web::{SignIn, WebApp};
@@ -229,11 +229,7 @@ async fn apps() -> Apps {
 /// the session cookie the deployed sign-in sets (no authorizer claims: the web routes
 /// have none).
 fn with_session(mut req: Request, signer: &Signer) -> Request {
-    let caller = test_caller(
-        "ops@leadwatch.test",
-        &ALL_TEAMS,
-        &[Role::Ops, Role::Admin],
-    );
+    let caller = test_caller("ops@leadwatch.test", &ALL_TEAMS, &[Role::Ops, Role::Admin]);
     let claims = ClaimMapping::default().claims_for(&caller);
     let value = session_value(signer, &claims, now() + chrono::Duration::hours(8));
     let cookie = format!("{SESSION_COOKIE}={value}");
@@ -263,9 +259,8 @@ impl Apps {
                     .await
             }
             "web" => {
-                let router = leadwatch_api::function_router(leadwatch_api::web::routes(
-                    self.web.clone(),
-                ));
+                let router =
+                    leadwatch_api::function_router(leadwatch_api::web::routes(self.web.clone()));
                 leadwatch_api::entry::call(&router, with_session(req, &self.web.signer), now).await
             }
             other => panic!("x-leadwatch-function {other:?} is not one of {FUNCTIONS:?}"),
@@ -443,8 +438,7 @@ async fn every_documented_operation_is_served_by_its_function_only() {
             }
             // The web app's failures are HTML pages (its tag in the document says so).
             let html_page = op.function == "web"
-                && r
-                    .headers()
+                && r.headers()
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|ct| ct.starts_with("text/html"));
