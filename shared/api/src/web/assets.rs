@@ -2,6 +2,7 @@
 //! pages: no CDN, nothing to deploy beside the function, and the report file
 //! (`leadwatch report --html`) inlines the same stylesheet.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,10 @@ pub const APP_JS: &str = include_str!("assets/app.js");
 pub const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 
 /// `GET /app/assets/{file}`.
-pub async fn asset(Path(file): Path<String>) -> Response {
+pub async fn asset(file: Result<Path<String>, PathRejection>) -> Response {
+    // A name that is not UTF-8 once decoded (`%ff`) is no asset either: the 404 page,
+    // not axum's plain-text 400.
+    let file = file.map(|Path(f)| f).unwrap_or_default();
     let (body, content_type) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),

@@ -11,32 +11,29 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
-use serde::Deserialize;
-
 use leadwatch_adapters::store::{Store, StoreError};
+use leadwatch_core::lead::FieldError;
 use leadwatch_core::report::{contract_review, ContractReview, Month, ReportRow, SlaReport};
 use leadwatch_core::Contract;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::charts::{grouped_bars, horizontal_bars, GroupedBars};
+use super::input::{page_query, Unknown};
 use super::layout::{minutes, page, pct, Nav, Viewer};
 use super::session::{form_token, PageCaller};
 use super::{html as html_response, PageError, WebApp};
 use crate::report::{sla_report, ReportQuery};
 use crate::request::Now;
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DashboardQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub team: Option<String>,
-    pub source: Option<String>,
-    pub fit_tier: Option<String>,
-}
+/// The dashboard's filters.
+const FILTERS: [&str; 5] = ["from", "to", "team", "source", "fit_tier"];
+
+/// The fit tiers an assessment gives (`leadwatch_core::assess`).
+const FIT_TIERS: [&str; 3] = ["1", "2", "3"];
 
 /// Which rows the figures are of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,15 +73,36 @@ pub async fn dashboard_page(
     State(app): State<Arc<WebApp>>,
     Now(now): Now,
     PageCaller(caller): PageCaller,
-    Query(q): Query<DashboardQuery>,
+    uri: Uri,
 ) -> Result<Response, PageError> {
-    let blank = |v: &Option<String>| {
-        v.as_deref()
+    let q = page_query(&uri, &FILTERS, Unknown::Refuse)?;
+    let blank = |name: &str| {
+        q.get(name)
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let (team, source, fit_tier) = (blank(&q.team), blank(&q.source), blank(&q.fit_tier));
+    let (team, source, fit_tier) = (blank("team"), blank("source"), blank("fit_tier"));
+    // A source or tier no lead can have would show an empty page as if it were true.
+    let mut errors = Vec::new();
+    if let Some(f) = fit_tier.as_deref().filter(|f| !FIT_TIERS.contains(f)) {
+        errors.push(FieldError::new(
+            "fit_tier",
+            format!(
+                "\"{}\" is not a fit tier ({})",
+                leadwatch_core::text::clip(f, 20),
+                FIT_TIERS.join(", ")
+            ),
+        ));
+    }
+    if let Some(s) = source.as_deref() {
+        if s.chars().count() > 100 || s.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                "source",
+                "is not a source name (at most 100 characters, no control characters)",
+            ));
+        }
+    }
     let everything = caller.may_read_reports(None).is_ok();
     // A manager sees their own team only: default to it rather than refuse.
     let team = match team {
@@ -96,20 +114,20 @@ pub async fn dashboard_page(
         t => t,
     };
     let this_month = Month::of(now.date_naive());
-    let to = blank(&q.to).unwrap_or_else(|| this_month.to_string());
-    let from = blank(&q.from).unwrap_or_else(|| match Month::parse(&to) {
+    let to = blank("to").unwrap_or_else(|| this_month.to_string());
+    let from = blank("from").unwrap_or_else(|| match Month::parse(&to) {
         Ok(m) => m.previous().previous().to_string(),
         Err(_) => to.clone(),
     });
-    let query = ReportQuery::parse(Some(&from), Some(&to), team.as_deref(), &app.contract)
-        .map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            PageError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Filters not understood",
-                text.join("; "),
-            )
-        })?;
+    let query = ReportQuery::parse(Some(&from), Some(&to), team.as_deref(), &app.contract);
+    let query = match query {
+        Ok(query) if errors.is_empty() => query,
+        Ok(_) => return Err(filters_refused(&errors)),
+        Err(mut more) => {
+            more.extend(errors);
+            return Err(filters_refused(&more));
+        }
+    };
     caller
         .may_read_reports(query.team.as_deref())
         .map_err(PageError::forbidden)?;
@@ -167,6 +185,15 @@ pub async fn dashboard_page(
         StatusCode::OK,
         page("Dashboard", Some(&viewer), Nav::Dashboard, body),
     ))
+}
+
+fn filters_refused(errors: &[FieldError]) -> PageError {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    PageError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Filters not understood",
+        text.join("; "),
+    )
 }
 
 /// The report `query` asks for, and the contract review as the watchdog makes it: for

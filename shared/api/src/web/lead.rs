@@ -12,12 +12,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
-use serde::Deserialize;
 use serde_json::json;
 
 use leadwatch_adapters::store::Change;
@@ -31,19 +30,12 @@ use leadwatch_core::signed::LEAD_LINK;
 use leadwatch_core::state::{AuditEvent, LeadState};
 use leadwatch_core::Contract;
 
+use super::input::{page_query, read_form, Unknown};
 use super::layout::{page, when, Nav, Viewer};
 use super::session::{check_form, form_token, to_sign_in, MaybeCaller, PageCaller};
 use super::{html as html_response, see_other, PageError, WebApp};
 use crate::disposition::parse_disposition;
 use crate::request::{LeadId, LimitedBody, Now};
-
-#[derive(Debug, Deserialize)]
-pub struct LeadQuery {
-    /// The signed token of an alert's link.
-    pub link: Option<String>,
-    /// The action just done (post/redirect/get).
-    pub done: Option<String>,
-}
 
 /// `GET /app/leads/{id}`.
 pub async fn lead_page(
@@ -51,10 +43,13 @@ pub async fn lead_page(
     Now(now): Now,
     MaybeCaller(caller): MaybeCaller,
     lead: LeadId,
-    Query(query): Query<LeadQuery>,
     req: axum::http::request::Parts,
 ) -> Result<Response, PageError> {
-    let link_until = match (&caller, &query.link) {
+    // `link`: the signed token of an alert's link; `done`: the action just done
+    // (post/redirect/get). Other parameters are ignored: the page opens from links in
+    // mail and chat, which some clients decorate.
+    let query = page_query(&req.uri, &["link", "done"], Unknown::Ignore)?;
+    let link_until = match (&caller, query.get("link")) {
         (None, Some(token)) => app
             .signer
             .verify(LEAD_LINK, &lead.0, token, now)
@@ -81,7 +76,7 @@ pub async fn lead_page(
         c.may_read_lead(state.team.as_deref())
             .map_err(PageError::forbidden)?;
     }
-    let done = query.done.as_deref().and_then(Action::parse);
+    let done = query.get("done").and_then(Action::parse);
     render(&app, &state, caller.as_ref(), link_until, done, None, now).await
 }
 
@@ -340,15 +335,6 @@ fn timeline_entry(e: &AuditEvent) -> Markup {
     }
 }
 
-/// The fields of the action form.
-#[derive(Debug, Default, Deserialize)]
-struct ActionForm {
-    action: Option<String>,
-    csrf: Option<String>,
-    reason: Option<String>,
-    note: Option<String>,
-}
-
 /// `POST /app/leads/{id}`: run an action for the signed-in caller, then back to the
 /// page (303), or the page again with the problem.
 pub async fn lead_action(
@@ -359,33 +345,26 @@ pub async fn lead_action(
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, PageError> {
-    let form: ActionForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
+    // Read strictly (see `input`): a repeated `action` must not pick one at random, and
+    // a note with a broken escape must be refused, not stored with replacement
+    // characters.
+    let form = read_form(&headers, &body, &["action", "csrf", "reason", "note"])?;
+    check_form(&app.signer, &caller, &headers, form.get("csrf"), now)?;
+    let action = form.get("action").and_then(Action::parse).ok_or_else(|| {
         PageError::new(
-            StatusCode::BAD_REQUEST,
-            "Form not understood",
-            "the form could not be read",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unknown action",
+            "action: choose accept, reject, qualify or touch",
         )
     })?;
-    check_form(&app.signer, &caller, &headers, form.csrf.as_deref(), now)?;
-    let action = form
-        .action
-        .as_deref()
-        .and_then(Action::parse)
-        .ok_or_else(|| {
-            PageError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unknown action",
-                "choose accept, reject, qualify or touch",
-            )
-        })?;
     if !lead.is_plausible() {
         return Err(PageError::not_found("lead"));
     }
     let lead_id = lead.0.as_str();
     let fields = match action {
         Action::Reject => json!({
-            "reason": form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()),
-            "note": form.note.as_deref().map(str::trim).filter(|n| !n.is_empty()),
+            "reason": form.get("reason").map(str::trim).filter(|r| !r.is_empty()),
+            "note": form.get("note").map(str::trim).filter(|n| !n.is_empty()),
         }),
         _ => json!({}),
     };

@@ -26,6 +26,7 @@ pub mod assets;
 pub mod charts;
 pub mod contract_page;
 pub mod dashboard;
+pub mod input;
 pub mod layout;
 pub mod lead;
 pub mod oidc;

@@ -5,39 +5,34 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use maud::{html, Markup};
-use serde::Deserialize;
-
 use leadwatch_core::access::Caller;
+use leadwatch_core::commands::disposition::Action;
 use leadwatch_core::queue_view::{queue_rows, QueueRow};
 use leadwatch_core::state::LeadState;
 use leadwatch_core::Contract;
+use maud::{html, Markup};
 
+use super::input::{page_query, Unknown};
 use super::layout::{page, when, Nav, Viewer};
 use super::session::{form_token, PageCaller};
 use super::{html as html_response, PageError, WebApp};
 use crate::request::Now;
-
-#[derive(Debug, Deserialize)]
-pub struct QueueQuery {
-    /// One team (ops and admins, who are on no team, pick one).
-    pub team: Option<String>,
-    /// A lead just decided from its page (post/redirect/get): say so.
-    pub done: Option<String>,
-}
 
 /// `GET /app`.
 pub async fn queue_page(
     State(app): State<Arc<WebApp>>,
     Now(now): Now,
     PageCaller(caller): PageCaller,
-    Query(query): Query<QueueQuery>,
+    uri: Uri,
 ) -> Result<Response, PageError> {
-    let teams = queue_teams(&caller, query.team.as_deref(), &app.contract)?;
+    // `team`: one team (ops and admins, who are on no team, pick one); `done`: a lead
+    // just decided (post/redirect/get).
+    let query = page_query(&uri, &["team", "done"], Unknown::Refuse)?;
+    let teams = queue_teams(&caller, query.get("team"), &app.contract)?;
     let mut leads = Vec::new();
     for team in &teams {
         leads.extend(app.store.team_queue(team).await?);
@@ -47,14 +42,15 @@ pub async fn queue_page(
         caller: &caller,
         form_token: &token,
     };
-    let body = render_queue(
-        &leads,
-        &teams,
-        &app.contract,
-        now,
-        query.done.as_deref(),
-        &caller,
-    );
+    // Only an action is ever said to be done: any other text in the link is not
+    // echoed into the page (someone else's words in our banner).
+    let done = query.get("done").and_then(Action::parse).map(|a| match a {
+        Action::Accept => "accepted",
+        Action::Reject => "rejected",
+        Action::Qualify => "qualified",
+        Action::Touch => "touched",
+    });
+    let body = render_queue(&leads, &teams, &app.contract, now, done, &caller);
     Ok(html_response(
         StatusCode::OK,
         page("My queue", Some(&viewer), Nav::Queue, body),

@@ -18,16 +18,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use maud::html;
-use serde::Deserialize;
 
 use leadwatch_core::access::{Caller, Role};
 use leadwatch_core::Contract;
 
+use super::input::{page_query, read_form, Unknown};
 use super::layout::{page, Nav};
 use super::oidc::{session_expiry, Oidc, OidcError};
 use super::session::session_value;
@@ -77,11 +77,6 @@ pub fn dev_users(contract: &Contract) -> Vec<(String, Caller)> {
     users
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct SignInQuery {
-    pub next: Option<String>,
-}
-
 /// Only our own pages are places to come back to: no other site, no `//host`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -91,12 +86,13 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `GET /app/signin`.
-pub async fn signin_page(
-    State(app): State<Arc<WebApp>>,
-    Now(now): Now,
-    Query(q): Query<SignInQuery>,
-) -> Response {
-    let next = safe_next(q.next.as_deref());
+pub async fn signin_page(State(app): State<Arc<WebApp>>, Now(now): Now, uri: Uri) -> Response {
+    // `next`: the page to come back to.
+    let q = match page_query(&uri, &["next"], Unknown::Ignore) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
+    let next = safe_next(q.get("next"));
     match &app.sign_in {
         SignIn::Development => {
             let users = dev_users(&app.contract);
@@ -170,35 +166,30 @@ pub async fn signin_page(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DevSignInForm {
-    user: Option<String>,
-    next: Option<String>,
-}
-
 /// `POST /app/signin` (development only): the picked user's claims in the development
 /// cookie.
 pub async fn dev_signin(
     State(app): State<Arc<WebApp>>,
+    headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, PageError> {
     if !matches!(app.sign_in, SignIn::Development) {
         return Err(PageError::not_found("page"));
     }
-    let form: DevSignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form = read_form(&headers, &body, &["user", "next"])?;
     let caller = dev_users(&app.contract)
         .into_iter()
-        .find(|(key, _)| Some(key.as_str()) == form.user.as_deref())
+        .find(|(key, _)| Some(key.as_str()) == form.get("user"))
         .map(|(_, c)| c)
         .ok_or_else(|| {
             PageError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Unknown user",
-                "pick one of the listed users",
+                "user: pick one of the listed users",
             )
         })?;
     let claims = ClaimMapping::from_env().claims_for(&caller);
-    let mut response = see_other(&safe_next(form.next.as_deref()));
+    let mut response = see_other(&safe_next(form.get("next")));
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
@@ -211,34 +202,29 @@ pub async fn dev_signin(
     Ok(response)
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct CallbackQuery {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
-}
-
 /// `GET /app/callback`: the issuer sends the browser back here with a code.
 pub async fn callback(
     State(app): State<Arc<WebApp>>,
     Now(now): Now,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    uri: Uri,
 ) -> Result<Response, PageError> {
     let SignIn::Oidc(oidc) = &app.sign_in else {
         return Err(PageError::not_found("page"));
     };
-    if let Some(error) = q.error {
+    // Issuers add parameters of their own (`iss`, `session_state`, ...): ignored.
+    let q = page_query(&uri, &["code", "state", "error"], Unknown::Ignore)?;
+    if let Some(error) = q.get("error") {
         return Err(PageError::new(
             StatusCode::UNAUTHORIZED,
             "Sign-in failed",
             format!(
                 "the identity provider answered: {}",
-                leadwatch_core::text::clip(&error, 100)
+                leadwatch_core::text::clip(error, 100)
             ),
         ));
     }
-    let state = q.state.unwrap_or_default();
+    let state = q.get("state").unwrap_or_default().to_string();
     let bad_state = || {
         PageError::new(
             StatusCode::BAD_REQUEST,
@@ -262,7 +248,7 @@ pub async fn callback(
         .signer
         .verify(OIDC_STATE, &format!("{next}~{unique}"), token, now)
         .map_err(|_| bad_state())?;
-    let code = q.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+    let code = q.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
         PageError::new(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -308,11 +294,6 @@ fn oidc_failure(e: OidcError) -> PageError {
     PageError::new(status, "Sign-in failed", format!("{e}; start again"))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct SignOutForm {
-    csrf: Option<String>,
-}
-
 /// `POST /app/signout`: both cookies cleared.
 pub async fn signout(
     State(app): State<Arc<WebApp>>,
@@ -321,8 +302,8 @@ pub async fn signout(
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, PageError> {
-    let form: SignOutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    check_form(&app.signer, &caller, &headers, form.csrf.as_deref(), now)?;
+    let form = read_form(&headers, &body, &["csrf"])?;
+    check_form(&app.signer, &caller, &headers, form.get("csrf"), now)?;
     let mut response = see_other("/app/signin");
     for name in [SESSION_COOKIE, DEV_CLAIMS_COOKIE] {
         response.headers_mut().append(
