@@ -9,6 +9,7 @@ pub mod moto;
 pub mod runtime_api;
 pub mod signed;
 pub mod sinks;
+pub mod web_app;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

@@ -9,194 +9,22 @@
 //! at the sign-in and its callback. Every refusal is a 4xx (never a 5xx): an HTML page
 //! naming the field or the problem, except the router's generic JSON answers (405, 413
 //! and `no_route` for paths no route serves, as `docs/openapi.yaml` says); and a refused
-//! post is checked to have written nothing (`table_snapshot`).
+//! post is checked to have written nothing (`table_snapshot`). The harness is
+//! `leadwatch_e2e::web_app`.
 
 use std::sync::Arc;
 
-use axum::Router;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use lambda_http::http::{header, Request as HttpRequest};
-use lambda_http::{Body, Response};
-use serde_json::{json, Value};
+use chrono::Duration;
+use lambda_http::http::header;
+use serde_json::json;
 
-use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
-use leadwatch_api::ingest::IngestApp;
 use leadwatch_api::web::session::{form_token, session_value, SESSION_COOKIE};
-use leadwatch_api::web::{routes, Oidc, OidcSettings, SignIn, WebApp};
-use leadwatch_core::access::{Caller, Role};
+use leadwatch_api::web::{Oidc, OidcSettings, SignIn};
 use leadwatch_core::lifecycle::Status;
-use leadwatch_core::signed::{Signer, LEAD_LINK};
-use leadwatch_core::Contract;
-use leadwatch_e2e::{
-    lead_id, moto, signed, table_snapshot, test_caller, test_sources, unique_name, ALL_TEAMS,
-};
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// Wednesday 25 November 2026, 10:00 in New York.
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 0).unwrap()
-}
-
-fn rep() -> Caller {
-    test_caller("rep@ae-na.test", &["ae-na"], &[Role::Rep])
-}
-
-fn other_rep() -> Caller {
-    test_caller("rep@ae-emea.test", &["ae-emea"], &[Role::Rep])
-}
-
-fn ops() -> Caller {
-    test_caller("ops@leadwatch.test", &ALL_TEAMS, &[Role::Ops, Role::Admin])
-}
-
-struct Web {
-    router: Router,
-    store: Store,
-    signer: Signer,
-}
-
-/// The web app over a fresh table with `sign_in`, and three open MQLs of ae-na.
-async fn web(sign_in: SignIn) -> (Web, Vec<String>) {
-    let config = moto().sdk_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), unique_name("webh"));
-    store.create_table().await.unwrap();
-    let contract = Arc::new(Contract::default_contract().unwrap());
-    let ingest = leadwatch_api::function_router(leadwatch_api::ingest::routes(IngestApp {
-        sources: test_sources(),
-        ..IngestApp::new(store.clone(), Arc::clone(&contract))
-    }));
-    let mut ids = Vec::new();
-    for (i, email) in ["a@northwind.io", "b@northwind.io", "c@northwind.io"]
-        .into_iter()
-        .enumerate()
-    {
-        let at = now() - Duration::minutes(30 - i as i64);
-        let body = json!({
-            "email": email, "first_name": "Ana", "last_name": "Tester", "title": "VP Sales",
-            "company": "Northwind", "employees": 400, "industry": "saas", "country": "US",
-            "source": "website", "signals": [{"type": "demo_request", "at": at, "question": true}]
-        });
-        let req = HttpRequest::post("/leads")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let r = leadwatch_api::entry::call(&ingest, signed(req, at), at).await;
-        assert!(r.status().is_success(), "seed {email}: {:?}", r.body());
-        let id = lead_id(email);
-        let state = store.get_lead(&id).await.unwrap().unwrap();
-        assert_eq!(
-            (state.status, state.team.as_deref()),
-            (Status::Mql, Some("ae-na"))
-        );
-        ids.push(id);
-    }
-    let signer = Signer::new(b"web hostile test secret, 32 bytes+".to_vec()).unwrap();
-    let router = leadwatch_api::function_router(routes(WebApp {
-        store: store.clone(),
-        contract,
-        signer: signer.clone(),
-        sign_in,
-        secure_cookies: true,
-    }));
-    (
-        Web {
-            router,
-            store,
-            signer,
-        },
-        ids,
-    )
-}
-
-impl Web {
-    /// The `Cookie` header of a browser signed in as `caller`.
-    fn session(&self, caller: &Caller) -> String {
-        let claims = ClaimMapping::default().claims_for(caller);
-        let value = session_value(&self.signer, &claims, now() + Duration::hours(8));
-        format!("{SESSION_COOKIE}={value}")
-    }
-
-    fn token(&self, caller: &Caller) -> String {
-        form_token(&self.signer, caller, now())
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Vec<u8>>,
-    ) -> Response<Body> {
-        let mut req = HttpRequest::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::HOST, "app.example.com");
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let req = req.body(Body::from(body.into())).unwrap();
-        leadwatch_api::entry::call(&self.router, req, now()).await
-    }
-
-    async fn get(&self, uri: &str, as_caller: Option<&Caller>) -> Response<Body> {
-        let cookie = as_caller.map(|c| self.session(c));
-        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
-        self.send("GET", uri, &headers, Vec::new()).await
-    }
-
-    /// A form post as `caller` (signed in), with `content_type`.
-    async fn post(
-        &self,
-        uri: &str,
-        caller: &Caller,
-        content_type: &str,
-        body: impl Into<Vec<u8>>,
-    ) -> Response<Body> {
-        let cookie = self.session(caller);
-        let headers = [("cookie", cookie.as_str()), ("content-type", content_type)];
-        self.send("POST", uri, &headers, body).await
-    }
-}
-
-fn text(r: &Response<Body>) -> String {
-    String::from_utf8_lossy(r.body().as_ref()).into_owned()
-}
-
-fn content_type(r: &Response<Body>) -> String {
-    r.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// An HTML page with `status` whose text names every one of `needles`.
-#[track_caller]
-fn page(r: &Response<Body>, status: u16, needles: &[&str], what: &str) {
-    let body = text(r);
-    assert_eq!(r.status().as_u16(), status, "{what}: {body}");
-    assert!(
-        content_type(r).starts_with("text/html"),
-        "{what}: an HTML page, not {:?}: {body}",
-        content_type(r)
-    );
-    for needle in needles {
-        assert!(
-            body.to_lowercase().contains(&needle.to_lowercase()),
-            "{what}: the page does not say {needle:?}: {body}"
-        );
-    }
-}
-
-/// The router's generic JSON error (`method_not_allowed`, `body_too_large`, `no_route`).
-#[track_caller]
-fn json_error(r: &Response<Body>, status: u16, code: &str, what: &str) {
-    assert_eq!(r.status().as_u16(), status, "{what}: {}", text(r));
-    let body: Value = serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null);
-    assert_eq!(body["error"], code, "{what}: {}", text(r));
-}
+use leadwatch_core::signed::LEAD_LINK;
+use leadwatch_e2e::table_snapshot;
+use leadwatch_e2e::web_app::{json_error, now, ops, other_rep, page, rep, text, web, FORM};
 
 #[tokio::test]
 async fn lead_ids_that_cannot_name_a_lead_are_404_pages() {
@@ -222,14 +50,9 @@ async fn lead_ids_that_cannot_name_a_lead_are_404_pages() {
         "ld_1;drop",
     ] {
         let uri = format!("/app/leads/{id}");
-        page(
-            &web.get(&uri, Some(&rep())).await,
-            404,
-            &["not found"],
-            &uri,
-        );
+        page(&web.get(&uri, Some(&rep())).await, 404, "not found", &uri);
         let r = web.post(&uri, &rep(), FORM, token.clone()).await;
-        page(&r, 404, &["not found"], &format!("POST {uri}"));
+        page(&r, 404, "not found", &format!("POST {uri}"));
         // Signed out: to the sign-in page, with the way back encoded.
         let r = web.get(&uri, None).await;
         assert_eq!(r.status(), 303, "{uri} signed out");
@@ -251,7 +74,7 @@ async fn lead_ids_that_cannot_name_a_lead_are_404_pages() {
         &web.get(&format!("/app/leads/{}", ids[0]), Some(&rep()))
             .await,
         200,
-        &["Accept"],
+        "Accept",
         "lead",
     );
 }
@@ -272,7 +95,7 @@ async fn asset_paths_that_are_not_assets_are_404() {
         "/app/assets/..",
         "/app/assets/.%2e",
     ] {
-        page(&web.get(uri, None).await, 404, &["not found"], uri);
+        page(&web.get(uri, None).await, 404, "not found", uri);
     }
     for uri in [
         "/app/assets/../../Cargo.toml",
@@ -293,63 +116,49 @@ async fn queue_and_dashboard_filters_are_checked() {
     page(
         &web.get("/app", Some(&rep())).await,
         200,
-        &["My queue"],
+        "My queue",
         "queue",
     );
     for (uri, status, needles) in [
-        ("/app?team=nope", 404, &["team"][..]),
-        ("/app?team=ae-emea", 403, &["ae-emea"]),
-        (
-            "/app?team=ae-na&team=ae-emea",
-            422,
-            &["team", "more than once"],
-        ),
-        (
-            "/app?frobnicate=1",
-            422,
-            &["frobnicate", "unknown parameter"],
-        ),
-        ("/app?team=%ff", 422, &["team"]),
-        ("/app?team=%zz", 422, &["team", "percent"]),
-        ("/app?%ff=1", 422, &["query"]),
+        ("/app?team=nope", 404, "team"),
+        ("/app?team=ae-emea", 403, "ae-emea"),
+        ("/app?team=ae-na&team=ae-emea", 422, "team|more than once"),
+        ("/app?frobnicate=1", 422, "frobnicate|unknown parameter"),
+        ("/app?team=%ff", 422, "team"),
+        ("/app?team=%zz", 422, "team|percent"),
+        ("/app?%ff=1", 422, "query"),
     ] {
         page(&web.get(uri, Some(&rep())).await, status, needles, uri);
     }
     // `done` is only ever an action: other text is not echoed into the page.
     let r = web.get("/app?done=hacked%2C+call+555", Some(&rep())).await;
-    page(&r, 200, &["My queue"], "queue done=junk");
+    page(&r, 200, "My queue", "queue done=junk");
     assert!(!text(&r).contains("555"), "junk done is not shown");
 
     let ops = ops();
     page(
         &web.get("/app/dashboard", Some(&ops)).await,
         200,
-        &["Dashboard"],
+        "Dashboard",
         "dashboard",
     );
     let long_source = format!("/app/dashboard?source={}", "s".repeat(300));
     for (uri, needles) in [
-        ("/app/dashboard?from=2026-13", &["from"][..]),
-        ("/app/dashboard?to=2026-00", &["to"]),
-        ("/app/dashboard?from=2026-11&to=2026-01", &["to", "before"]),
-        (
-            "/app/dashboard?from=2010-01&to=2026-11",
-            &["to", "longer than"],
-        ),
-        ("/app/dashboard?from=99999999-01", &["from"]),
-        ("/app/dashboard?from=%ff", &["from"]),
-        ("/app/dashboard?team=nope", &["team", "not a team"]),
-        ("/app/dashboard?fit_tier=7", &["fit_tier"]),
-        ("/app/dashboard?fit_tier=1%3Bdrop", &["fit_tier"]),
-        ("/app/dashboard?source=%00", &["source"]),
-        (long_source.as_str(), &["source"]),
-        (
-            "/app/dashboard?form=2026-01",
-            &["form", "unknown parameter"],
-        ),
+        ("/app/dashboard?from=2026-13", "from"),
+        ("/app/dashboard?to=2026-00", "to"),
+        ("/app/dashboard?from=2026-11&to=2026-01", "to|before"),
+        ("/app/dashboard?from=2010-01&to=2026-11", "to|longer than"),
+        ("/app/dashboard?from=99999999-01", "from"),
+        ("/app/dashboard?from=%ff", "from"),
+        ("/app/dashboard?team=nope", "team|not a team"),
+        ("/app/dashboard?fit_tier=7", "fit_tier"),
+        ("/app/dashboard?fit_tier=1%3Bdrop", "fit_tier"),
+        ("/app/dashboard?source=%00", "source"),
+        (long_source.as_str(), "source"),
+        ("/app/dashboard?form=2026-01", "form|unknown parameter"),
         (
             "/app/dashboard?from=2026-09&from=2026-10",
-            &["from", "more than once"],
+            "from|more than once",
         ),
     ] {
         page(&web.get(uri, Some(&ops)).await, 422, needles, uri);
@@ -358,16 +167,16 @@ async fn queue_and_dashboard_filters_are_checked() {
     page(
         &web.get("/app/dashboard", Some(&rep())).await,
         403,
-        &["Not allowed"],
+        "Not allowed",
         "rep",
     );
     let r = web.get("/app/dashboard?source=website", Some(&rep())).await;
-    page(&r, 403, &["Not allowed"], "rep by source");
+    page(&r, 403, "Not allowed", "rep by source");
     // Pages without parameters take none and ignore any.
     page(
         &web.get("/app/contract?x=%ff&x=1", Some(&rep())).await,
         200,
-        &[],
+        "",
         "contract",
     );
 }
@@ -384,90 +193,64 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
         .signer
         .sign(LEAD_LINK, &ids[0], now() + Duration::hours(1));
     let before = table_snapshot(&web.store).await;
-    let forms: Vec<(String, u16, Vec<&str>)> = vec![
-        ("action=accept".into(), 403, vec!["no token"]),
-        ("csrf=&action=accept".into(), 403, vec!["token"]),
-        (
-            "csrf=1795000000.abcd&action=accept".into(),
-            403,
-            vec!["token"],
-        ),
-        (
-            format!("csrf={expired}&action=accept"),
-            403,
-            vec!["expired"],
-        ),
-        (format!("csrf={others}&action=accept"), 403, vec!["token"]),
-        (format!("csrf={link}&action=accept"), 403, vec!["token"]),
-        (format!("csrf={good}"), 422, vec!["action"]),
-        (
-            format!("csrf={good}&action=frobnicate"),
-            422,
-            vec!["action"],
-        ),
-        (format!("csrf={good}&action=ACCEPT"), 422, vec!["action"]),
-        (
-            format!("csrf={good}&action=reject"),
-            422,
-            vec!["reason", "required"],
-        ),
-        (
-            format!("csrf={good}&action=reject&reason=bored"),
-            422,
-            vec!["reason", "not a rejection reason"],
-        ),
-        (
-            format!("csrf={good}&action=reject&reason={}", "r".repeat(5000)),
-            422,
-            vec!["reason"],
-        ),
-        (
-            format!(
-                "csrf={good}&action=reject&reason=no_intent&note={}",
-                "n".repeat(501)
-            ),
-            422,
-            vec!["note"],
-        ),
-        (
-            format!("csrf={good}&action=accept&action=reject&reason=no_intent"),
-            422,
-            vec!["action", "more than once"],
-        ),
-        (
-            format!("csrf={good}&csrf={good}&action=accept"),
-            422,
-            vec!["csrf", "more than once"],
-        ),
-        (
-            format!("csrf={good}&action=reject&reason=no_intent&note=%ff%fe"),
-            422,
-            vec!["note"],
-        ),
-        (
-            format!("csrf={good}&action=reject&reason=no_intent&note=50%zz"),
-            422,
-            vec!["note", "percent"],
-        ),
-        (
-            format!("csrf={good}&action=accept&%ff=1"),
-            400,
-            vec!["field name"],
-        ),
-        (
-            format!("csrf={good}&action=accept&by=boss%40northwind.io"),
-            422,
-            vec!["by", "unknown field"],
-        ),
-    ];
-    for (body, status, needles) in &forms {
-        let r = web.post(&uri, &rep, FORM, body.clone()).await;
+    // Tokens that are not this caller's, from this app, for forms, unexpired.
+    for (token, says) in [
+        (None, "no token"),
+        (Some(""), "token"),
+        (Some("1795000000.abcd"), "token"),
+        (Some(expired.as_str()), "expired"),
+        (Some(others.as_str()), "token"),
+        (Some(link.as_str()), "token"),
+    ] {
+        let body = match token {
+            Some(t) => format!("csrf={t}&action=accept"),
+            None => "action=accept".into(),
+        };
         page(
-            &r,
-            *status,
-            needles,
-            &format!("form {}", &body[..body.len().min(120)]),
+            &web.post(&uri, &rep, FORM, body).await,
+            403,
+            says,
+            &format!("{token:?}"),
         );
+    }
+    // With a valid token: (the rest of the form, status, what the page says, `|` apart).
+    let long_reason = format!("action=reject&reason={}", "r".repeat(5000));
+    let long_note = format!("action=reject&reason=no_intent&note={}", "n".repeat(501));
+    for (rest, status, says) in [
+        ("", 422, "action"),
+        ("action=frobnicate", 422, "action"),
+        ("action=ACCEPT", 422, "action"),
+        ("action=reject", 422, "reason|required"),
+        (
+            "action=reject&reason=bored",
+            422,
+            "reason|not a rejection reason",
+        ),
+        (&long_reason, 422, "reason"),
+        (&long_note, 422, "note"),
+        (
+            "action=accept&action=reject&reason=no_intent",
+            422,
+            "action|more than once",
+        ),
+        ("csrf=x&action=accept", 422, "csrf|more than once"),
+        ("action=reject&reason=no_intent&note=%ff%fe", 422, "note"),
+        (
+            "action=reject&reason=no_intent&note=50%zz",
+            422,
+            "note|percent",
+        ),
+        ("action=accept&%ff=1", 400, "field name"),
+        (
+            "action=accept&by=boss%40northwind.io",
+            422,
+            "by|unknown field",
+        ),
+    ] {
+        let r = web
+            .post(&uri, &rep, FORM, format!("csrf={good}&{rest}"))
+            .await;
+        page(&r, status, says, &rest[..rest.len().min(80)]);
     }
     // Bytes that are not UTF-8 at all.
     let mut raw = format!("csrf={good}&action=reject&reason=no_intent&note=").into_bytes();
@@ -475,7 +258,7 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
     page(
         &web.post(&uri, &rep, FORM, raw).await,
         422,
-        &["note"],
+        "note",
         "raw bytes",
     );
     // Another site's page posting with a token it somehow holds.
@@ -488,7 +271,7 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
             ("origin", origin),
         ];
         let r = web.send("POST", &uri, &headers, body.clone()).await;
-        page(&r, 403, &["another site"], origin);
+        page(&r, 403, "another site", origin);
     }
     // Not a form: JSON, multipart, text, nothing said.
     let multipart = format!(
@@ -503,7 +286,7 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
         ("text/plain", format!("csrf={good}&action=accept")),
     ] {
         let r = web.post(&uri, &rep, ct, body).await;
-        page(&r, 415, &["application/x-www-form-urlencoded"], ct);
+        page(&r, 415, "application/x-www-form-urlencoded", ct);
     }
     let headers = [("cookie", cookie.as_str())];
     let r = web
@@ -512,7 +295,7 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
     page(
         &r,
         415,
-        &["application/x-www-form-urlencoded"],
+        "application/x-www-form-urlencoded",
         "no content type",
     );
     // Over the body limit: the JSON 413 of every function (docs/openapi.yaml).
@@ -534,13 +317,13 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
     page(
         &web.post(&uri, &other, FORM, body).await,
         403,
-        &["ae-na"],
+        "ae-na",
         "other team",
     );
     page(
         &web.get(&uri, Some(&other)).await,
         403,
-        &["Not allowed"],
+        "Not allowed",
         "other team reads",
     );
     // No session: a 401 page, not a redirect of the post.
@@ -548,13 +331,13 @@ async fn lead_form_posts_that_are_not_ours_change_nothing() {
     let r = web
         .send("POST", &uri, &headers, format!("csrf={good}&action=accept"))
         .await;
-    page(&r, 401, &["sign in"], "no session");
+    page(&r, 401, "sign in", "no session");
     let junk = format!("{SESSION_COOKIE}=e30.1795000000.abcd");
     let headers = [("content-type", FORM), ("cookie", junk.as_str())];
     let r = web
         .send("POST", &uri, &headers, format!("csrf={good}&action=accept"))
         .await;
-    page(&r, 401, &["sign in"], "forged session");
+    page(&r, 401, "sign in", "forged session");
     let r = web.send("DELETE", &uri, &[], "").await;
     json_error(&r, 405, "method_not_allowed", "DELETE a lead page");
 
@@ -579,7 +362,7 @@ async fn a_double_submit_or_a_stale_action_is_a_409_page() {
     let accepted = table_snapshot(&web.store).await;
     // The same post again (a double click, a resend): refused, nothing written twice.
     let r = web.post(&uri, &rep, FORM, accept.clone()).await;
-    page(&r, 409, &["Not done"], "double submit");
+    page(&r, 409, "Not done", "double submit");
     assert_eq!(
         table_snapshot(&web.store).await,
         accepted,
@@ -609,7 +392,7 @@ async fn a_double_submit_or_a_stale_action_is_a_409_page() {
         page(
             &web.post(&uri, &rep, FORM, body.clone()).await,
             409,
-            &["Not done"],
+            "Not done",
             &body,
         );
     }
@@ -624,7 +407,7 @@ async fn a_double_submit_or_a_stale_action_is_a_409_page() {
     let r = web
         .post(&uri, &rep, FORM, format!("csrf={token}&action=qualify"))
         .await;
-    page(&r, 409, &["Not done"], "qualify an MQL");
+    page(&r, 409, "Not done", "qualify an MQL");
     assert_eq!(table_snapshot(&web.store).await, before);
 }
 
@@ -661,15 +444,15 @@ async fn sessions_and_signout_are_checked() {
     let r = web
         .send("POST", "/app/signout", &[("content-type", FORM)], "")
         .await;
-    page(&r, 401, &["sign in"], "sign out signed out");
+    page(&r, 401, "sign in", "sign out signed out");
     page(
         &web.post("/app/signout", &rep, FORM, "").await,
         403,
-        &["no token"],
+        "no token",
         "no token",
     );
     let r = web.post("/app/signout", &rep, FORM, "csrf=1.2").await;
-    page(&r, 403, &["token"], "bad token");
+    page(&r, 403, "token", "bad token");
     let token = web.token(&rep);
     let r = web
         .post(
@@ -682,7 +465,7 @@ async fn sessions_and_signout_are_checked() {
     page(
         &r,
         415,
-        &["application/x-www-form-urlencoded"],
+        "application/x-www-form-urlencoded",
         "JSON sign out",
     );
     let r = web
@@ -693,7 +476,7 @@ async fn sessions_and_signout_are_checked() {
             format!("csrf={token}&csrf={token}"),
         )
         .await;
-    page(&r, 422, &["csrf", "more than once"], "two tokens");
+    page(&r, 422, "csrf|more than once", "two tokens");
     let r = web
         .post("/app/signout", &rep, FORM, format!("csrf={token}"))
         .await;
@@ -719,14 +502,14 @@ async fn sign_in_and_callback_with_junk_parameters() {
         "/app/signin?utm_source=mail&next=/app",
     ] {
         let r = dev.get(uri, None).await;
-        page(&r, 200, &["Sign in"], uri);
+        page(&r, 200, "Sign in", uri);
         assert!(!text(&r).contains("evil.example"), "{uri}: {}", text(&r));
     }
     for (uri, needles) in [
-        ("/app/signin?next=%ff", &["next"][..]),
+        ("/app/signin?next=%ff", "next"),
         (
             "/app/signin?next=/app&next=/app/contract",
-            &["next", "more than once"],
+            "next|more than once",
         ),
     ] {
         page(&dev.get(uri, None).await, 422, needles, uri);
@@ -741,20 +524,20 @@ async fn sign_in_and_callback_with_junk_parameters() {
     page(
         &signin(FORM, "user=nope").await,
         422,
-        &["user"],
+        "user",
         "unknown user",
     );
-    page(&signin(FORM, "").await, 422, &["user"], "no user");
+    page(&signin(FORM, "").await, 422, "user", "no user");
     page(
         &signin(FORM, "user=rep:ae-na&user=admin").await,
         422,
-        &["user", "more than once"],
+        "user|more than once",
         "two",
     );
     page(
         &signin("application/json", r#"{"user":"admin"}"#).await,
         415,
-        &["form"],
+        "form",
         "JSON",
     );
     let r = signin(FORM, "user=rep:ae-na&next=//evil.example").await;
@@ -769,38 +552,32 @@ async fn sign_in_and_callback_with_junk_parameters() {
     })
     .unwrap();
     let (web, _) = web(SignIn::Oidc(Arc::new(oidc))).await;
-    let state_cookie = [("cookie", "leadwatch_oidc_state=a%7Eb%7Ec")];
-    for (uri, headers, status, needles) in [
-        ("/app/callback", &[][..], 400, &["state"][..]),
-        ("/app/callback?code=x&state=junk", &[], 400, &["state"]),
-        (
-            "/app/callback?code=x&state=a~b~c",
-            &state_cookie,
-            400,
-            &["state"],
-        ),
-        ("/app/callback?code=x&state=%ff", &[], 422, &["state"]),
+    // The state cookie of a sign-in this browser started, or none.
+    let cookie = [("cookie", "leadwatch_oidc_state=a%7Eb%7Ec")];
+    for (uri, status, says) in [
+        ("/app/callback", 400, "state"),
+        ("/app/callback?code=x&state=junk", 400, "state"),
+        ("/app/callback?code=x&state=a~b~c", 400, "state"),
+        ("/app/callback?code=x&state=%ff", 422, "state"),
         (
             "/app/callback?code=x&state=a&state=b",
-            &[],
             422,
-            &["state", "more than once"],
+            "state|more than once",
         ),
+        ("/app/callback?error=access_denied", 401, "access_denied"),
         (
-            "/app/callback?error=access_denied",
-            &[],
+            "/app/callback?error=%3Cscript%3E%3C/script%3E",
             401,
-            &["access_denied"],
-        ),
-        (
-            "/app/callback?error=%3Cscript%3Ealert(1)%3C/script%3E",
-            &[],
-            401,
-            &["Sign-in failed"],
+            "Sign-in failed",
         ),
     ] {
+        let headers = if uri.contains("a~b~c") {
+            &cookie[..]
+        } else {
+            &[]
+        };
         let r = web.send("GET", uri, headers, "").await;
-        page(&r, status, needles, uri);
+        page(&r, status, says, uri);
         assert!(!text(&r).contains("<script>"), "{uri}: escaped");
         assert!(
             r.headers().get(header::SET_COOKIE).is_none(),
@@ -809,14 +586,14 @@ async fn sign_in_and_callback_with_junk_parameters() {
     }
     let long = format!("/app/callback?error={}", "e".repeat(10_000));
     let r = web.get(&long, None).await;
-    page(&r, 401, &["Sign-in failed"], "long error");
+    page(&r, 401, "Sign-in failed", "long error");
     assert!(text(&r).len() < 5_000, "the issuer's error is clipped");
     // No sign-in configured: the callback is no page of this deployment.
     let (none, _) = self::web(SignIn::NotConfigured).await;
     page(
         &none.get("/app/callback?code=x&state=y", None).await,
         404,
-        &["not found"],
+        "not found",
         "none",
     );
 }
