@@ -255,3 +255,34 @@ impl Stack {
         }
     }
 }
+
+/// A link is a convenience and the alert is the promise: a deployment whose web secret
+/// parameter is missing still warns (without the link), and says why in its log.
+#[tokio::test]
+async fn a_missing_web_secret_leaves_the_links_out_and_the_alerts_in() {
+    let s = stack(2).await;
+    let at = mql_at() + Duration::minutes(45);
+    let missing = format!("/leadwatch/{}/web-secret", unique_name("missing"));
+    let mut lambda = LambdaProcess::start(
+        "watchdog",
+        &[
+            ("LEADWATCH_TABLE", &s.table),
+            ("LEADWATCH_ALERTS_TOPIC_ARN", &s.inbox.topic_arn),
+            ("LEADWATCH_MAX_EVENT_SKEW_SECONDS", "315360000"),
+            ("LEADWATCH_APP_URL", "https://leads.example.com"),
+            ("LEADWATCH_WEB_SECRET_PARAMETER", &missing),
+        ],
+    );
+    let answers = lambda.invoke_each(vec![schedule(json!(at.to_rfc3339()))]);
+    let (stdout, stderr) = lambda.stop();
+    let summary = answers[0].as_ref().expect("the run goes ahead");
+    assert_eq!(summary["warned"], 2, "{summary}");
+    let log = format!("{stdout}{stderr}");
+    assert!(log.contains("without lead-page links"), "{log}");
+    let alerts = s.inbox.drain("ae-na").await;
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+    assert!(
+        alerts.iter().all(|a| a["links"].get("page").is_none()),
+        "{alerts:#?}"
+    );
+}

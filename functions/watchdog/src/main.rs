@@ -28,11 +28,19 @@ async fn main() -> Result<(), Error> {
     let max_skew = max_skew_from(std::env::var(MAX_EVENT_SKEW_ENV).ok().as_deref())?;
     // Claims, publishes and commits must fit in the run: the watchdog's own time budget.
     let config = function_config("watchdog", TimeBudget::WATCHDOG).await;
+    // With the web app's URL and secret set, every alert links to the lead's page. A link
+    // is a convenience and the alert is the promise: when the links cannot be set up (the
+    // secret's parameter is missing or unreadable), alerts go out without them, and the
+    // error is logged at every cold start rather than stopping every alert.
+    let lead_links = leadwatch_adapters::secrets::lead_links_from(&config)
+        .await
+        .unwrap_or_else(|problem| {
+            tracing::error!(%problem, "alerts go out without lead-page links");
+            None
+        });
     let app = WatchdogApp {
         store: Store::from_config(&config),
-        // With the web app's URL and secret set, every alert links to the lead's page.
-        alerts: AlertPublisher::from_config(&config, topic)
-            .with_lead_links(leadwatch_adapters::secrets::lead_links_from(&config).await?),
+        alerts: AlertPublisher::from_config(&config, topic).with_lead_links(lead_links),
         contract: leadwatch_adapters::config::contract_from_env()?,
     };
     let app = Arc::new(app);

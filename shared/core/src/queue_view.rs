@@ -27,21 +27,26 @@ pub struct Countdown {
 
 impl Countdown {
     pub fn at(calendar: &BusinessCalendar, now: DateTime<Utc>, due: DateTime<Utc>) -> Countdown {
+        Countdown::on(calendar, OfficeClock::at(calendar, now), now, due)
+    }
+
+    /// The countdown to `due` on a calendar whose clock at `now` is `clock`: what a
+    /// queue computes once per team and shares between its rows.
+    fn on(
+        calendar: &BusinessCalendar,
+        clock: OfficeClock,
+        now: DateTime<Utc>,
+        due: DateTime<Utc>,
+    ) -> Countdown {
         let seconds_left = if due >= now {
             calendar.business_between(now, due).num_seconds()
         } else {
             -calendar.business_between(due, now).num_seconds()
         };
-        let ticking = calendar.is_open(now);
-        let changes_at = if ticking {
-            closing_after(calendar, now)
-        } else {
-            calendar.next_opening(now)
-        };
         Countdown {
             seconds_left,
-            ticking,
-            changes_at,
+            ticking: clock.ticking,
+            changes_at: clock.changes_at,
         }
     }
 
@@ -52,6 +57,30 @@ impl Countdown {
     /// For people: `2 h 05 min left`, `overdue by 12 min` (business time).
     pub fn label(&self) -> String {
         business_time_label(self.seconds_left)
+    }
+}
+
+/// Whether a calendar's clock runs at one instant, and when that changes. It is the
+/// same for every lead of a team, and finding the closing time takes about twenty
+/// calendar reads, so a queue works it out once per team, not once per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OfficeClock {
+    ticking: bool,
+    changes_at: Option<DateTime<Utc>>,
+}
+
+impl OfficeClock {
+    fn at(calendar: &BusinessCalendar, now: DateTime<Utc>) -> OfficeClock {
+        let ticking = calendar.is_open(now);
+        let changes_at = if ticking {
+            closing_after(calendar, now)
+        } else {
+            calendar.next_opening(now)
+        };
+        OfficeClock {
+            ticking,
+            changes_at,
+        }
     }
 }
 
@@ -117,6 +146,7 @@ pub fn queue_rows<'a>(
     contract: &Contract,
     now: DateTime<Utc>,
 ) -> Vec<QueueRow<'a>> {
+    let mut clocks: Vec<(&str, OfficeClock)> = Vec::new();
     let mut rows: Vec<QueueRow<'a>> = leads
         .iter()
         .filter(|s| s.status == crate::lifecycle::Status::Mql)
@@ -124,9 +154,17 @@ pub fn queue_rows<'a>(
             let team = s.team.as_deref()?;
             let assessment = s.assessment.as_ref();
             let due_at = s.sla.as_ref().map(|sla| sla.due_at);
-            let countdown = due_at
-                .zip(contract.team_calendar(team))
-                .map(|(due, cal)| Countdown::at(cal, now, due));
+            let countdown = due_at.zip(contract.team_calendar(team)).map(|(due, cal)| {
+                let clock = match clocks.iter().find(|(t, _)| *t == team) {
+                    Some((_, clock)) => *clock,
+                    None => {
+                        let clock = OfficeClock::at(cal, now);
+                        clocks.push((team, clock));
+                        clock
+                    }
+                };
+                Countdown::on(cal, clock, now, due)
+            });
             Some(QueueRow {
                 lead: s,
                 team,
