@@ -185,7 +185,7 @@ pub fn assess_with(
     // Behavioural pillars: decay each live signal, then cap per type (newest first, so a
     // cap keeps the freshest evidence), then cap cheap engagement as a group.
     let mut live: Vec<Live> = Vec::with_capacity(signals.len());
-    for signal in signals {
+    for (index, signal) in signals.iter().enumerate() {
         let Some(kind) = contract.signal_type(&signal.kind) else {
             ignored.push(Ignored {
                 signal: signal.kind.clone(),
@@ -240,13 +240,17 @@ pub fn assess_with(
         live.push(Live {
             kind,
             signal,
+            index,
             decayed,
         });
     }
 
-    // Newest first. The sort is stable, so within a type the order is the one a per-type
-    // list sorted the same way would have: caps keep the same evidence.
-    live.sort_by_key(|item| std::cmp::Reverse(item.signal.at));
+    // Newest first, ties in the order they came: within a type that is the order a stable
+    // sort of the type's own list gives, so caps keep the same evidence. The key is total
+    // (`index` is unique), so any sort gives this one order; reversing first turns the
+    // usual input, oldest first, into an already sorted slice.
+    live.reverse();
+    live.sort_unstable_by_key(|item| (std::cmp::Reverse(item.signal.at), item.index));
     // Indexed by `slot(pillar)`; a fixed array, not a map, since there are three pillars.
     let mut behavioural = [0.0_f64; 3];
     let mut cheap_left = f64::from(spec.pillars.cheap_signal_cap);
@@ -416,6 +420,8 @@ fn per_type_live(
 struct Live<'a> {
     kind: &'a SignalType,
     signal: &'a Signal,
+    /// Position in the lead's signals.
+    index: usize,
     decayed: f64,
 }
 

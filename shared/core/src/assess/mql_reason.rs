@@ -42,7 +42,8 @@ pub(super) fn explain(
     // Group behavioural evidence by type; strongest first.
     // (label, points, count, latest, latest detail) per signal label.
     type Group<'a> = (&'a str, f64, usize, DateTime<Utc>, Option<&'a str>);
-    let mut groups: Vec<Group> = Vec::with_capacity(reasons.len());
+    // Room for the usual handful of signal types without growing.
+    let mut groups: Vec<Group> = Vec::with_capacity(8);
     for r in reasons.iter().filter(|r| r.at.is_some() && r.points > 0.0) {
         let at = r.at.unwrap_or(now);
         if let Some(g) = groups.iter_mut().find(|g| g.0 == r.label) {
