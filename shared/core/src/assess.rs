@@ -256,7 +256,7 @@ pub fn assess_with(
     let mut cheap_left = f64::from(spec.pillars.cheap_signal_cap);
     // Types in the contract's (alphabetical) order, as the cheap cap has always been
     // spent; a type is recognised by its address in the contract, not by comparing names.
-    for (kind_name, kind) in &spec.signals {
+    for (kind_name, kind) in contract.signal_types() {
         let mut type_left = kind.cap.map_or(f64::INFINITY, f64::from);
         for item in live.iter().filter(|item| std::ptr::eq(item.kind, kind)) {
             let mut given = item.decayed.min(type_left);
@@ -271,7 +271,7 @@ pub fn assess_with(
             behavioural[slot(kind.pillar)] += given;
             reasons.push(Reason {
                 pillar: kind.pillar,
-                source: kind_name.clone(),
+                source: kind_name.to_string(),
                 label: kind.label.clone(),
                 points: round2(given),
                 at: Some(item.signal.at),
