@@ -5,8 +5,12 @@
 //! Target: one assessment of a realistic lead with 20 signals in 5 µs or less, so that a
 //! backtest of a quarter's leads (tens of thousands, rescored after every signal) runs in
 //! seconds and the ingest Lambda's scoring cost is noise next to its DynamoDB round trip.
+//! The bench also prints the allocations of one assessment (72: almost all are the
+//! strings the assessment hands back, so that figure is near its floor).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -14,6 +18,33 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use leadwatch_core::assess::assess;
 use leadwatch_core::contract::{Contract, DEFAULT_CONTRACT_TOML};
 use leadwatch_core::lead::{LeadProfile, Signal};
+
+/// The system allocator, counting calls, so the bench can say how many allocations one
+/// assessment makes (a relaxed atomic add costs next to nothing beside the allocation).
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -137,6 +168,13 @@ fn bench(c: &mut Criterion) {
     assert_eq!(signals.len(), 20);
     let a = assess(&lead, &signals, &contract, now());
     assert_eq!(a.action, leadwatch_core::Action::ActNow, "a realistic MQL");
+
+    // Allocations (reallocations included) of one assessment, result included.
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let a = black_box(assess(&lead, &signals, &contract, now()));
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    drop(a);
+    println!("assess: realistic lead, 20 signals: {allocations} allocations per assessment");
 
     c.bench_function("assess: realistic lead, 20 signals", |b| {
         b.iter(|| {

@@ -8,8 +8,6 @@
 //! gates and fit points are in the `profile` submodule and the one-line `mql_reason` in
 //! `mql_reason`.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -171,17 +169,23 @@ pub fn assess_with(
     options: AssessOptions,
 ) -> Assessment {
     let spec = &contract.spec;
-    let failed_gates = gates(lead, signals, contract, now);
-    let mut reasons = Vec::new();
+    let mut title_buf = [0; 64];
+    let title_lower = lead
+        .title
+        .as_deref()
+        .map(|title| profile::lowercase(title, &mut title_buf));
+    let title_lower = title_lower.as_deref();
+    let failed_gates = gates(lead, title_lower, signals, contract, now);
+    // At most one reason per signal, four fit rules and the negatives: sized once.
+    let mut reasons = Vec::with_capacity(signals.len() + 4 + spec.negatives.len());
     let mut ignored = Vec::new();
 
-    let fit_raw = fit_points(lead, contract, &mut reasons);
+    let fit_raw = fit_points(lead, title_lower, contract, &mut reasons);
 
     // Behavioural pillars: decay each live signal, then cap per type (newest first, so a
     // cap keeps the freshest evidence), then cap cheap engagement as a group.
-    let mut per_type: BTreeMap<&str, Vec<(&Signal, f64)>> = BTreeMap::new();
-    let mut live_kinds: Vec<(&str, Pillar)> = Vec::new();
-    for signal in signals {
+    let mut live: Vec<Live> = Vec::with_capacity(signals.len());
+    for (index, signal) in signals.iter().enumerate() {
         let Some(kind) = contract.signal_type(&signal.kind) else {
             ignored.push(Ignored {
                 signal: signal.kind.clone(),
@@ -231,25 +235,31 @@ pub fn assess_with(
                 continue;
             }
         }
-        live_kinds.push((&signal.kind, kind.pillar));
         let base = base_points(kind, signal);
         let decayed = round2(base * 0.5_f64.powf(age_days / kind.half_life_days));
-        per_type
-            .entry(&signal.kind)
-            .or_default()
-            .push((signal, decayed));
+        live.push(Live {
+            kind,
+            signal,
+            index,
+            decayed,
+        });
     }
 
-    let mut behavioural: BTreeMap<Pillar, f64> = BTreeMap::new();
+    // Newest first, ties in the order they came: within a type that is the order a stable
+    // sort of the type's own list gives, so caps keep the same evidence. The key is total
+    // (`index` is unique), so any sort gives this one order; reversing first turns the
+    // usual input, oldest first, into an already sorted slice.
+    live.reverse();
+    live.sort_unstable_by_key(|item| (std::cmp::Reverse(item.signal.at), item.index));
+    // Indexed by `slot(pillar)`; a fixed array, not a map, since there are three pillars.
+    let mut behavioural = [0.0_f64; 3];
     let mut cheap_left = f64::from(spec.pillars.cheap_signal_cap);
-    for (kind_name, mut items) in per_type {
-        let Some(kind) = contract.signal_type(kind_name) else {
-            continue;
-        };
-        items.sort_by_key(|item| std::cmp::Reverse(item.0.at));
+    // Types in the contract's (alphabetical) order, as the cheap cap has always been
+    // spent; a type is recognised by its address in the contract, not by comparing names.
+    for (kind_name, kind) in contract.signal_types() {
         let mut type_left = kind.cap.map_or(f64::INFINITY, f64::from);
-        for (signal, decayed) in items {
-            let mut given = decayed.min(type_left);
+        for item in live.iter().filter(|item| std::ptr::eq(item.kind, kind)) {
+            let mut given = item.decayed.min(type_left);
             if kind.cheap {
                 given = given.min(cheap_left);
                 cheap_left -= given;
@@ -258,14 +268,14 @@ pub fn assess_with(
             if given <= 0.0 {
                 continue;
             }
-            *behavioural.entry(kind.pillar).or_default() += given;
+            behavioural[slot(kind.pillar)] += given;
             reasons.push(Reason {
                 pillar: kind.pillar,
                 source: kind_name.to_string(),
                 label: kind.label.clone(),
                 points: round2(given),
-                at: Some(signal.at),
-                detail: signal.detail.clone(),
+                at: Some(item.signal.at),
+                detail: item.signal.detail.clone(),
             });
         }
     }
@@ -273,17 +283,17 @@ pub fn assess_with(
     for (name, negative) in &spec.negatives {
         let applies = match (&negative.when_only, &negative.when_present) {
             (Some(only), _) => {
-                let mut of_pillar = live_kinds
+                let mut of_pillar = live
                     .iter()
-                    .filter(|(_, p)| *p == negative.pillar)
+                    .filter(|item| item.kind.pillar == negative.pillar)
                     .peekable();
-                of_pillar.peek().is_some() && of_pillar.all(|(k, _)| k == only)
+                of_pillar.peek().is_some() && of_pillar.all(|item| &item.signal.kind == only)
             }
-            (None, Some(present)) => live_kinds.iter().any(|(k, _)| k == present),
+            (None, Some(present)) => live.iter().any(|item| &item.signal.kind == present),
             (None, None) => false,
         };
         if applies {
-            *behavioural.entry(negative.pillar).or_default() += f64::from(negative.points);
+            behavioural[slot(negative.pillar)] += f64::from(negative.points);
             reasons.push(Reason {
                 pillar: negative.pillar,
                 source: name.clone(),
@@ -300,14 +310,8 @@ pub fn assess_with(
         max: contract.pillar_max(pillar),
     };
     let fit = clamp(Pillar::Fit, fit_raw);
-    let intent = clamp(
-        Pillar::Intent,
-        behavioural.get(&Pillar::Intent).copied().unwrap_or(0.0),
-    );
-    let readiness = clamp(
-        Pillar::Readiness,
-        behavioural.get(&Pillar::Readiness).copied().unwrap_or(0.0),
-    );
+    let intent = clamp(Pillar::Intent, behavioural[slot(Pillar::Intent)]);
+    let readiness = clamp(Pillar::Readiness, behavioural[slot(Pillar::Readiness)]);
     let total = round2(fit.points + intent.points + readiness.points);
 
     let tiers = &spec.tiers;
@@ -336,7 +340,7 @@ pub fn assess_with(
                 now,
                 fast_lane_window,
                 options.signals_since,
-                &live_kinds,
+                &live,
             )
         });
     let cooling_off = options.cool_off_until.is_some_and(|until| now < until);
@@ -403,12 +407,31 @@ fn per_type_live(
     now: DateTime<Utc>,
     window: chrono::Duration,
     since: Option<DateTime<Utc>>,
-    live_kinds: &[(&str, Pillar)],
+    live: &[Live],
 ) -> bool {
-    live_kinds.iter().any(|(k, _)| *k == kind)
+    live.iter().any(|item| item.signal.kind == kind)
         && signals.iter().any(|s| {
             s.kind == kind && s.at <= now && now - s.at <= window && since.is_none_or(|t| s.at > t)
         })
+}
+
+/// A signal that counts (known type, in its window, long enough on the page), with its
+/// type and its points after decay, before caps.
+struct Live<'a> {
+    kind: &'a SignalType,
+    signal: &'a Signal,
+    /// Position in the lead's signals.
+    index: usize,
+    decayed: f64,
+}
+
+/// A pillar's place in the per-pillar sums.
+fn slot(pillar: Pillar) -> usize {
+    match pillar {
+        Pillar::Fit => 0,
+        Pillar::Intent => 1,
+        Pillar::Readiness => 2,
+    }
 }
 
 fn base_points(kind: &SignalType, signal: &Signal) -> f64 {

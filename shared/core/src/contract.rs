@@ -305,6 +305,11 @@ pub struct Targets {
 pub struct Contract {
     pub spec: ContractSpec,
     calendars: BTreeMap<String, BusinessCalendar>,
+    /// `spec.signals` in the map's (alphabetical) order, built with the calendars. Every
+    /// assessment looks each of a lead's signals up by name: a map lookup compares the
+    /// name with several keys, while a scan of this list compares lengths first and the
+    /// bytes of the one or two names of the same length.
+    signal_kinds: Vec<(String, SignalType)>,
 }
 
 /// Everything wrong with a contract file, one line per problem.
@@ -342,7 +347,16 @@ impl Contract {
         delivery::check(&spec, &mut |problem| problems.push(problem));
         intake::check(&spec, &mut problems);
         if problems.is_empty() {
-            Ok(Contract { spec, calendars })
+            let signal_kinds = spec
+                .signals
+                .iter()
+                .map(|(name, kind)| (name.clone(), kind.clone()))
+                .collect();
+            Ok(Contract {
+                spec,
+                calendars,
+                signal_kinds,
+            })
         } else {
             Err(ContractErrors(problems))
         }
@@ -361,7 +375,17 @@ impl Contract {
     }
 
     pub fn signal_type(&self, kind: &str) -> Option<&SignalType> {
-        self.spec.signals.get(kind)
+        self.signal_kinds
+            .iter()
+            .find(|(name, _)| name == kind)
+            .map(|(_, signal_type)| signal_type)
+    }
+
+    /// The signal types by name, in name order (the order of `spec.signals`).
+    pub fn signal_types(&self) -> impl Iterator<Item = (&str, &SignalType)> {
+        self.signal_kinds
+            .iter()
+            .map(|(name, signal_type)| (name.as_str(), signal_type))
     }
 
     /// The calendar of a team; validation guarantees every team has one.

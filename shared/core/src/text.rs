@@ -23,7 +23,9 @@ const JOINERS: [char; 2] = ['\u{200C}', '\u{200D}'];
 /// A character that is invisible and changes how the text around it displays or
 /// compares: a format character (`Cf`) other than the two joiners.
 pub fn is_hidden_format(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format && !JOINERS.contains(&c)
+    // ASCII holds no format character; skipping the table's binary search for it makes
+    // cleaning the usual (ASCII) text several times faster.
+    !c.is_ascii() && c.general_category() == GeneralCategory::Format && !JOINERS.contains(&c)
 }
 
 /// The first format character (`Cf`, joiners included) in `text`: an identifier such as
@@ -52,7 +54,15 @@ pub fn strip_hidden(text: &str) -> Cow<'_, str> {
 /// escape sequences) with spaces, collapse runs of whitespace, and cut to `max_chars`
 /// characters with an ellipsis.
 pub fn clip(text: &str, max_chars: usize) -> String {
-    let mut cleaned = String::with_capacity(text.len().min(max_chars * 4));
+    let mut clipped = String::with_capacity(text.len().min(max_chars * 4));
+    clip_into(&mut clipped, text, max_chars);
+    clipped
+}
+
+/// [`clip`], appended to `out`: a caller building a line writes the clipped text in place
+/// instead of allocating it first.
+pub fn clip_into(out: &mut String, text: &str, max_chars: usize) {
+    let start = out.len();
     let mut last_space = true;
     for c in text.chars() {
         if is_hidden_format(c) {
@@ -71,15 +81,19 @@ pub fn clip(text: &str, max_chars: usize) -> String {
         } else {
             last_space = false;
         }
-        cleaned.push(c);
+        out.push(c);
     }
-    let trimmed = cleaned.trim_end();
-    if trimmed.chars().count() <= max_chars {
-        return trimmed.to_string();
+    let trimmed_len = out[start..].trim_end().len();
+    out.truncate(start + trimmed_len);
+    // Longer than `max_chars`: keep `max_chars - 1` characters and the ellipsis.
+    if out[start..].chars().nth(max_chars).is_some() {
+        let keep = out[start..]
+            .char_indices()
+            .nth(max_chars.saturating_sub(1))
+            .map_or(out.len() - start, |(i, _)| i);
+        out.truncate(start + keep);
+        out.push('…');
     }
-    let mut cut: String = trimmed.chars().take(max_chars.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]
@@ -109,6 +123,36 @@ mod tests {
         '\u{E0041}',
         '\u{180E}',
     ];
+
+    #[test]
+    fn ascii_holds_no_format_character() {
+        // What the fast path of `is_hidden_format` relies on.
+        for c in '\0'..='\x7f' {
+            assert_ne!(
+                c.general_category(),
+                GeneralCategory::Format,
+                "{}",
+                code_point(c)
+            );
+        }
+    }
+
+    #[test]
+    fn clip_into_appends_what_clip_returns() {
+        for (text, max) in [
+            ("abcdef", 4),
+            ("abcd", 4),
+            ("  lead  ", 10),
+            ("x", 0),
+            ("", 0),
+        ] {
+            let mut out = String::from("> ");
+            clip_into(&mut out, text, max);
+            assert_eq!(out, format!("> {}", clip(text, max)), "{text:?} {max}");
+        }
+        assert_eq!(clip("x", 0), "…");
+        assert_eq!(clip("", 0), "");
+    }
 
     #[test]
     fn strips_controls_and_caps_length() {

@@ -1,6 +1,8 @@
 //! The assessment's `mql_reason`: the one line a person reads first, built from the
 //! profile and the strongest evidence. Prose, so it lives apart from the arithmetic.
 
+use std::fmt::Write;
+
 use chrono::{DateTime, Utc};
 
 use super::{GateFailure, Reason};
@@ -8,32 +10,40 @@ use crate::lead::LeadProfile;
 
 /// The one-line reason a person reads first:
 /// "VP RevOps at a 250-person SaaS; pricing page twice yesterday; LinkedIn reply asking about integrations".
+///
+/// Written straight into one `String` (no part strings joined at the end): it is built on
+/// every assessment, and the pieces used to cost a dozen allocations.
 pub(super) fn explain(
     lead: &LeadProfile,
     reasons: &[Reason],
     failed_gates: &[GateFailure],
     now: DateTime<Utc>,
 ) -> String {
-    let who = {
-        let role = lead.title.clone().unwrap_or_else(|| "Lead".into());
-        match (lead.employees, &lead.industry, &lead.company) {
-            (Some(e), Some(ind), _) => format!("{role} at a {e}-person {ind} company"),
-            (Some(e), None, Some(c)) => format!("{role} at {c} ({e} people)"),
-            (None, _, Some(c)) => format!("{role} at {c}"),
-            (Some(e), None, None) => format!("{role} at a {e}-person company"),
-            (None, _, None) => role,
-        }
+    let mut line = String::with_capacity(192);
+    // `write!` into a String cannot fail.
+    line.push_str(lead.title.as_deref().unwrap_or("Lead"));
+    let _ = match (lead.employees, &lead.industry, &lead.company) {
+        (Some(e), Some(ind), _) => write!(line, " at a {e}-person {ind} company"),
+        (Some(e), None, Some(c)) => write!(line, " at {c} ({e} people)"),
+        (None, _, Some(c)) => write!(line, " at {c}"),
+        (Some(e), None, None) => write!(line, " at a {e}-person company"),
+        (None, _, None) => Ok(()),
     };
-    let mut parts = vec![who];
     if !failed_gates.is_empty() {
-        let names: Vec<&str> = failed_gates.iter().map(|g| g.gate.as_str()).collect();
-        parts.push(format!("disqualified by gate {}", names.join(", ")));
-        return parts.join("; ");
+        line.push_str("; disqualified by gate ");
+        for (i, gate) in failed_gates.iter().enumerate() {
+            if i > 0 {
+                line.push_str(", ");
+            }
+            line.push_str(&gate.gate);
+        }
+        return line;
     }
     // Group behavioural evidence by type; strongest first.
     // (label, points, count, latest, latest detail) per signal label.
     type Group<'a> = (&'a str, f64, usize, DateTime<Utc>, Option<&'a str>);
-    let mut groups: Vec<Group> = Vec::new();
+    // Room for the usual handful of signal types without growing.
+    let mut groups: Vec<Group> = Vec::with_capacity(8);
     for r in reasons.iter().filter(|r| r.at.is_some() && r.points > 0.0) {
         let at = r.at.unwrap_or(now);
         if let Some(g) = groups.iter_mut().find(|g| g.0 == r.label) {
@@ -48,28 +58,27 @@ pub(super) fn explain(
         }
     }
     groups.sort_by(|a, b| b.1.total_cmp(&a.1));
-    for (label, _, count, latest, detail) in groups.into_iter().take(3) {
-        let times = match count {
-            1 => String::new(),
-            2 => " twice".into(),
-            n => format!(" {n} times"),
+    for &(label, _, count, latest, detail) in groups.iter().take(3) {
+        line.push_str("; ");
+        line.push_str(label);
+        let _ = match count {
+            1 => Ok(()),
+            2 => line.write_str(" twice"),
+            n => write!(line, " {n} times"),
         };
-        let when = relative_day(latest, now);
-        let detail = detail
-            .map(|d| format!(" ({})", crate::text::clip(d, 60)))
-            .unwrap_or_default();
-        parts.push(format!("{label}{times} {when}{detail}"));
+        let _ = match (now.date_naive() - latest.date_naive()).num_days() {
+            0 => line.write_str(" today"),
+            1 => line.write_str(" yesterday"),
+            n => write!(line, " {n} days ago"),
+        };
+        if let Some(detail) = detail {
+            line.push_str(" (");
+            crate::text::clip_into(&mut line, detail, 60);
+            line.push(')');
+        }
     }
-    if parts.len() == 1 {
-        parts.push("no live buying signals".into());
+    if groups.is_empty() {
+        line.push_str("; no live buying signals");
     }
-    parts.join("; ")
-}
-
-fn relative_day(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    match (now.date_naive() - at.date_naive()).num_days() {
-        0 => "today".into(),
-        1 => "yesterday".into(),
-        n => format!("{n} days ago"),
-    }
+    line
 }

@@ -3,14 +3,19 @@
 //! a disqualifying signal) and the points of the fit pillar. Kept apart from the
 //! behavioural scoring in the parent module, which decays and caps signals over time.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::{GateFailure, Reason};
 use crate::contract::{Contract, Pillar};
 use crate::lead::{LeadProfile, Signal};
 
+/// `title_lower` is the lead's title lowercased ([`lowercase`]), shared with
+/// [`fit_points`] so the title is lowered once per assessment.
 pub(super) fn gates(
     lead: &LeadProfile,
+    title_lower: Option<&str>,
     signals: &[Signal],
     contract: &Contract,
     now: DateTime<Utc>,
@@ -64,12 +69,11 @@ pub(super) fn gates(
             );
         }
     }
-    if let Some(title) = &lead.title {
-        let lower = title.to_lowercase();
+    if let (Some(title), Some(lower)) = (&lead.title, title_lower) {
         if let Some(word) = g
             .title_disqualifiers
             .iter()
-            .find(|w| contains_word(&lower, w))
+            .find(|w| contains_word(lower, w))
         {
             fail("persona", format!("title \"{title}\" matches \"{word}\""));
         }
@@ -88,6 +92,7 @@ pub(super) fn gates(
 
 pub(super) fn fit_points(
     lead: &LeadProfile,
+    title_lower: Option<&str>,
     contract: &Contract,
     reasons: &mut Vec<Reason>,
 ) -> f64 {
@@ -120,17 +125,16 @@ pub(super) fn fit_points(
         }
     }
     if let Some(industry) = &lead.industry {
-        let key = industry.to_lowercase();
-        if let Some(points) = rules.industries.get(&key) {
+        let mut buf = [0; 64];
+        if let Some(points) = rules.industries.get(&*lowercase(industry, &mut buf)) {
             add("industry", format!("industry {industry}"), *points);
         }
     }
-    if let Some(title) = &lead.title {
-        let lower = title.to_lowercase();
+    if let (Some(title), Some(lower)) = (&lead.title, title_lower) {
         if let Some(persona) = rules.personas.iter().find(|p| {
             p.title_contains
                 .iter()
-                .any(|needle| contains_word(&lower, needle))
+                .any(|needle| contains_word(lower, needle))
         }) {
             add(
                 "persona",
@@ -149,6 +153,20 @@ pub(super) fn fit_points(
     total
 }
 
+/// `text.to_lowercase()`, written into `buf` when the text is ASCII and fits, as titles
+/// and industries nearly always are: that spares an allocation per assessment for each.
+pub(super) fn lowercase<'a>(text: &str, buf: &'a mut [u8; 64]) -> Cow<'a, str> {
+    if text.is_ascii() && text.len() <= buf.len() {
+        let lower = &mut buf[..text.len()];
+        lower.copy_from_slice(text.as_bytes());
+        // For ASCII text this is exactly what `to_lowercase` does.
+        lower.make_ascii_lowercase();
+        Cow::Borrowed(std::str::from_utf8(lower).expect("ASCII is UTF-8"))
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
 /// The email domain ends with the suffix on a label boundary, ignoring case: ".edu"
 /// matches "uni.edu", and "student.example.org" matches itself and "x.student.example.org"
 /// but not "notstudent.example.org".
@@ -163,10 +181,38 @@ fn domain_has_suffix(domain: &str, suffix: &str) -> bool {
 
 /// Title matching on word boundaries, so "vp" matches "SVP"? No: "VP Sales" and
 /// "VP, RevOps" match "vp", but "mvp engineer" does not.
+///
+/// Every match is tried left to right, each search resuming after the previous match, as
+/// `str::match_indices` does; a plain byte scan does that here because `match_indices`
+/// builds a two-way searcher per call, which for a short title and a dozen short needles
+/// per assessment cost more than the search itself. A match of valid UTF-8 in valid
+/// UTF-8 starts and ends on character boundaries, so the slicing below is sound.
 pub(super) fn contains_word(haystack: &str, needle: &str) -> bool {
-    haystack.match_indices(needle).any(|(i, _)| {
-        let before = haystack[..i].chars().next_back();
-        let after = haystack[i + needle.len()..].chars().next();
-        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
-    })
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        // The empty needle matches at every character boundary: leave that to std.
+        return haystack
+            .match_indices(needle)
+            .any(|(i, _)| on_word_boundaries(haystack, i, 0));
+    };
+    let mut from = 0;
+    while let Some(offset) = h[from..].iter().position(|&b| b == first) {
+        let i = from + offset;
+        if h[i..].starts_with(n) {
+            if on_word_boundaries(haystack, i, n.len()) {
+                return true;
+            }
+            from = i + n.len();
+        } else {
+            from = i + 1;
+        }
+    }
+    false
+}
+
+/// The `len` bytes at `i` are neither preceded nor followed by a letter or digit.
+fn on_word_boundaries(haystack: &str, i: usize, len: usize) -> bool {
+    let before = haystack[..i].chars().next_back();
+    let after = haystack[i + len..].chars().next();
+    before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
 }

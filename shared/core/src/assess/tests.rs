@@ -227,3 +227,45 @@ fn word_matching_for_titles() {
     assert!(!contains_word("mvp engineer", "vp"));
     assert!(contains_word("head of sales", "head of"));
 }
+
+/// `contains_word` scans bytes itself; it must agree with the `match_indices` version it
+/// replaced, including where matches overlap ("ba a a": the first "a a" is glued to "b",
+/// and the search resumes after it, so the later "a a" is never tried).
+#[test]
+fn word_matching_agrees_with_match_indices() {
+    fn reference(haystack: &str, needle: &str) -> bool {
+        haystack.match_indices(needle).any(|(i, _)| {
+            let before = haystack[..i].chars().next_back();
+            let after = haystack[i + needle.len()..].chars().next();
+            before.is_none_or(|c| !c.is_alphanumeric())
+                && after.is_none_or(|c| !c.is_alphanumeric())
+        })
+    }
+    let haystacks = [
+        "",
+        "a",
+        "ba a a",
+        "a a",
+        "aaa",
+        "vp vp",
+        "a vpvp vp",
+        "mvp engineer",
+        "σvp",
+        "vpé",
+        "é vp",
+        "head of  sales",
+        "director, revops",
+        "ίσ vp ίσ",
+        "👩 vp",
+        "vp",
+        "vpvp",
+    ];
+    let needles = [
+        "", "a", "a a", "aa", "vp", "head of", "é", "ίσ", "vp vp", "p",
+    ];
+    for h in haystacks {
+        for n in needles {
+            assert_eq!(contains_word(h, n), reference(h, n), "{h:?} {n:?}");
+        }
+    }
+}
