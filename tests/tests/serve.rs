@@ -454,6 +454,13 @@ async fn report_routes_answer_as_the_report_handler_does() {
     );
 }
 
+/// Who serves a route in the template: a function of the JSON API, or the web app's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Owner {
+    Api(Function),
+    Web,
+}
+
 /// The dev server serves exactly the routes that `infra/template.yaml` gives the HTTP
 /// API, each by the function the template gives it.
 #[test]
@@ -461,32 +468,38 @@ fn the_routes_are_the_templates_routes() {
     let template = std::fs::read_to_string(repo_root().join("infra/template.yaml"))
         .expect("read infra/template.yaml");
     let mut declared = Vec::new();
-    let mut function = None;
+    let mut owner = None;
     for line in template.lines() {
         // Resources are indented two spaces: `  IngestFunction:`.
         if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
             if !name.starts_with(' ') {
-                function = match name {
-                    "IngestFunction" => Some(Function::Ingest),
-                    "DispositionFunction" => Some(Function::Disposition),
-                    "ReportFunction" => Some(Function::Report),
+                owner = match name {
+                    "IngestFunction" => Some(Owner::Api(Function::Ingest)),
+                    "DispositionFunction" => Some(Owner::Api(Function::Disposition)),
+                    "ReportFunction" => Some(Owner::Api(Function::Report)),
+                    "WebFunction" => Some(Owner::Web),
                     _ => None,
                 };
             }
         }
         if let Some(method) = value_after(line, "Method:") {
-            declared.push((method, function));
+            declared.push((method, owner));
         }
         if let Some(path) = value_after(line, "Path:") {
             let last = declared.last_mut().expect("Method: comes before Path:");
             last.0 = format!("{} {path}", last.0);
         }
     }
-    let mut declared: Vec<(String, Option<Function>)> = declared;
+    let mut declared: Vec<(String, Option<Owner>)> = declared;
     declared.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut served: Vec<(String, Option<Function>)> = ROUTES
+    let mut served: Vec<(String, Option<Owner>)> = ROUTES
         .iter()
-        .map(|(m, p, f)| (format!("{m} {p}"), Some(*f)))
+        .map(|(m, p, f)| (format!("{m} {p}"), Some(Owner::Api(*f))))
+        .chain(
+            leadwatch_api::web::ROUTES
+                .iter()
+                .map(|(m, p)| (format!("{m} {p}"), Some(Owner::Web))),
+        )
         .collect();
     served.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(served, declared);

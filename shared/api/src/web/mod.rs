@@ -66,6 +66,20 @@ pub struct WebApp {
 }
 
 /// The web routes, without a fallback, to be merged with other route sets.
+/// Every route of the web app, as `infra/template.yaml` gives them to the web function
+/// (a test holds the two together, as it does [`crate::ROUTES`]).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/app"),
+    ("GET", "/app/leads/{id}"),
+    ("POST", "/app/leads/{id}"),
+    ("GET", "/app/dashboard"),
+    ("GET", "/app/contract"),
+    ("GET", "/app/assets/{file}"),
+    ("GET", "/app/signin"),
+    ("GET", "/app/callback"),
+    ("POST", "/app/signout"),
+];
+
 pub fn routes(app: WebApp) -> Router {
     let only_get = || async { method_not_allowed("GET") };
     let only_post = || async { method_not_allowed("POST") };
