@@ -123,6 +123,16 @@ async fn sign_in(c: &Client, base: &str, user: &str) {
         .click()
         .await
         .unwrap();
+    // The sign-in page has an `h1` of its own: wait until the browser has left it (the
+    // post answered and its cookie set), or the next step races the sign-in.
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    while c.current_url().await.unwrap().path() == "/app/signin" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{user} is still on the sign-in page"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
     c.wait().for_element(Locator::Css("h1")).await.unwrap();
 }
 
