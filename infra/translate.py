@@ -5,7 +5,7 @@
         prints the table the template declares, normalised (sorted keys):
         {"attribute_definitions": {name: type}, "key_schema": {"hash", "range"},
          "gsis": {name: {"hash", "range", "projection", "non_key_attributes"}},
-         "ttl_attribute": name}
+         "ttl_attribute": name, "stream_view_type": view}
         This is the JSON `TableDefinition::normalised_json` in shared/adapters/src/table.rs
         produces for the code's table; a Rust test compares the two.
 
@@ -203,6 +203,7 @@ def describe_table(cfn: dict[str, Any]) -> dict[str, Any]:
             "key_schema": _keys(props["KeySchema"], logical_id),
             "gsis": gsis,
             "ttl_attribute": ttl.get("AttributeName") if ttl.get("Enabled") else None,
+            "stream_view_type": (props.get("StreamSpecification") or {}).get("StreamViewType"),
         }
     except (KeyError, TypeError) as e:
         fail(f"{logical_id}: cannot read the table definition ({type(e).__name__}: {e})")

@@ -128,6 +128,13 @@ def _cheap_transaction_backups() -> None:
 
     def transact_write_items(self, transact_items):
         touched = _touched_items(self, transact_items)
+        # Stream records of the writes a failed transaction made before it failed must
+        # go too: DynamoDB streams only what commits.
+        streams = {
+            id(t.stream_shard): (t.stream_shard, len(t.stream_shard.items))
+            for t, *_ in touched
+            if getattr(t, "stream_shard", None) is not None
+        }
         _BackupCopy.in_transaction = True
         try:
             return original(self, transact_items)
@@ -135,6 +142,8 @@ def _cheap_transaction_backups() -> None:
             # moto "restored" the table from its backup, which is the table itself:
             # put back what the transaction changed before it failed.
             _restore(touched)
+            for shard, length in streams.values():
+                del shard.items[length:]
             raise
         finally:
             _BackupCopy.in_transaction = False

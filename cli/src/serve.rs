@@ -146,6 +146,16 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
     ));
     say(&web_line(&base));
     init_logging();
+    if endpoint.is_some() {
+        // The rollup function's part, which Lambda's event source mapping feeds in AWS:
+        // the dashboard's figures follow the leads within a second.
+        tokio::spawn(leadwatch_rollup::follow_local_stream(
+            config.clone(),
+            store.clone(),
+            chrono::Utc::now,
+            std::time::Duration::from_millis(500),
+        ));
+    }
     let web = dev_web(store.clone(), Arc::clone(&contract));
     run(
         listener,

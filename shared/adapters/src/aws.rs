@@ -92,6 +92,16 @@ impl TimeBudget {
         max_attempts: 3,
     };
 
+    /// The rollup function: 60 s Lambda timeout for a stream batch, a few counter
+    /// transactions. A failed operation fails the batch, which the stream delivers
+    /// again (each version still counts once).
+    pub const ROLLUP: TimeBudget = TimeBudget {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(10),
+        max_attempts: 3,
+    };
+
     /// The command-line tools (imports, exports, reports, the dev server): no outer
     /// deadline, long scans and batches, and perhaps a distant region.
     pub const CLI: TimeBudget = TimeBudget {
@@ -267,6 +277,7 @@ mod tests {
             TimeBudget::HTTP_API,
             TimeBudget::WATCHDOG,
             TimeBudget::NOTIFIER,
+            TimeBudget::ROLLUP,
             TimeBudget::CLI,
         ] {
             assert!(budget.connect < budget.attempt, "{budget:?}");
@@ -278,5 +289,6 @@ mod tests {
         assert!(TimeBudget::HTTP_API.operation * 2 < Duration::from_secs(15));
         assert!(TimeBudget::WATCHDOG.operation * 2 < Duration::from_secs(60));
         assert!(TimeBudget::NOTIFIER.operation * 3 < Duration::from_secs(30));
+        assert!(TimeBudget::ROLLUP.operation * 3 < Duration::from_secs(60));
     }
 }

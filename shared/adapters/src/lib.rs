@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod aws;
 pub mod calls;
+pub mod change_stream;
 pub mod config;
 pub mod emf;
 pub mod notify;

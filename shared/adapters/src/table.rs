@@ -70,6 +70,9 @@ pub struct TableDefinition {
     pub range: (&'static str, KeyType),
     pub indexes: Vec<IndexDefinition>,
     pub ttl_attribute: &'static str,
+    /// What the change stream carries: the item after each write, from which the rollup
+    /// function reads the counters a lead version adds (see `store::rollups`).
+    pub stream_view_type: &'static str,
 }
 
 pub fn table_definition() -> TableDefinition {
@@ -94,8 +97,12 @@ pub fn table_definition() -> TableDefinition {
             },
         ],
         ttl_attribute: TTL_ATTRIBUTE,
+        stream_view_type: STREAM_VIEW_TYPE,
     }
 }
+
+/// The change stream's view: new images only; no reader needs the item before.
+pub const STREAM_VIEW_TYPE: &str = "NEW_IMAGE";
 
 impl TableDefinition {
     /// The same normalised description `infra/translate.py` prints for the template, so
@@ -137,6 +144,7 @@ impl TableDefinition {
             "key_schema": { "hash": self.hash.0, "range": self.range.0 },
             "gsis": gsis,
             "ttl_attribute": self.ttl_attribute,
+            "stream_view_type": self.stream_view_type,
         })
     }
 }

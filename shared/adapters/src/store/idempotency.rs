@@ -119,6 +119,20 @@ impl IdempotencyRecord {
     }
 }
 
+impl IdempotencyRecord {
+    /// The record as a genesis keeps it once the lead has moved past the version that
+    /// answered: the answer whole, since it can no longer be rebuilt from the state.
+    pub(super) fn kept_whole(&self) -> CreatedBy {
+        CreatedBy {
+            key: self.key.clone(),
+            request_hash: self.response.request_hash.clone(),
+            status: self.response.status,
+            expires_at: self.expires_at,
+            body: Some(self.response.body.clone()),
+        }
+    }
+}
+
 impl CreatedBy {
     /// The whole record again. `state`: the lead item's state, which is still the
     /// version the genesis made.
@@ -153,7 +167,7 @@ impl Store {
         Ok(self
             .load(lead_id)
             .await?
-            .and_then(|(_, genesis)| genesis?.idempotency)
+            .and_then(|loaded| loaded.genesis?.idempotency)
             .filter(|first| first.key == key)
             .map(|first| first.response))
     }

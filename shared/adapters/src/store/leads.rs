@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 
 use super::idempotency::{IdempotencyRecord, StoredResponse};
 use super::item::{
-    add_genesis, audit_put, genesis_of, lead_pk, state_from_item, state_item, Genesis, STATE_SK,
+    audit_put, document_of, lead_pk, state_item, Genesis, GenesisDocument, JournalEntry,
+    MAX_JOURNAL, STATE_SK,
 };
-use super::rollups::metric_update;
+use super::rollups::encode_counts;
 use super::{
     aws, backoff, build_error, conditional, consumed_of, Consumed, Store, StoreError, MAX_ATTEMPTS,
 };
@@ -42,6 +43,13 @@ impl<T> From<Outcome<T>> for Change<T> {
             idempotency: None,
         }
     }
+}
+
+/// A lead as [`Store::load`] reads it.
+pub(super) struct Loaded {
+    pub(super) state: LeadState,
+    pub(super) genesis: Option<Genesis>,
+    pub(super) journal: Vec<JournalEntry>,
 }
 
 /// What [`Store::update_lead`] did.
@@ -92,14 +100,12 @@ impl Store {
     }
 
     pub async fn get_lead(&self, lead_id: &str) -> Result<Option<LeadState>, StoreError> {
-        Ok(self.load(lead_id).await?.map(|(state, _)| state))
+        Ok(self.load(lead_id).await?.map(|loaded| loaded.state))
     }
 
-    /// The lead's state and, while it is still at its first version, its [`Genesis`].
-    pub(super) async fn load(
-        &self,
-        lead_id: &str,
-    ) -> Result<Option<(LeadState, Option<Genesis>)>, StoreError> {
+    /// The lead's state with what its item holds of its history: the [`Genesis`] and
+    /// the journal, until a transaction files them.
+    pub(super) async fn load(&self, lead_id: &str) -> Result<Option<Loaded>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -113,10 +119,14 @@ impl Store {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        let document = genesis_of(&item)?;
-        let state = state_from_item(item)?;
-        let genesis = document.map(|d| d.with_answer(&state));
-        Ok(Some((state, genesis)))
+        let document = document_of(&item)?;
+        let state = document.state;
+        let genesis = document.genesis.map(|d| d.with_answer(&state));
+        Ok(Some(Loaded {
+            state,
+            genesis,
+            journal: document.journal,
+        }))
     }
 
     /// Read-modify-write with optimistic locking: load the lead, let `change` decide
@@ -131,9 +141,9 @@ impl Store {
         F: FnMut(Option<LeadState>) -> Result<Option<Change<T>>, E>,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let (current, genesis) = match self.load(lead_id).await? {
-                Some((state, genesis)) => (Some(state), genesis),
-                None => (None, None),
+            let (current, genesis, journal) = match self.load(lead_id).await? {
+                Some(loaded) => (Some(loaded.state), loaded.genesis, loaded.journal),
+                None => (None, None, Vec::new()),
             };
             let expected = current.as_ref().map(|s| s.version);
             let change = match change(current) {
@@ -165,6 +175,7 @@ impl Store {
                     &outcome.increments,
                     idempotency.as_ref(),
                     genesis,
+                    journal,
                 )
                 .await
             {
@@ -185,12 +196,23 @@ impl Store {
         Err(StoreError::Conflict)
     }
 
-    /// Write a lead state conditionally on `expected_version` (None: must not exist yet),
-    /// with its audit record, the monthly rollup counters its events add (`metrics`,
-    /// decided by the command) and its idempotency record, atomically: the counters
-    /// move exactly when the transition commits, so nothing is counted twice. A new
-    /// lead keeps its audit events and idempotency record in its own item; `genesis`,
-    /// that of the version being replaced, is moved to its own records here.
+    /// Write a lead state conditionally on `expected_version` (None: must not exist yet)
+    /// with its audit events and idempotency record, all or nothing, as cheaply as
+    /// that allows:
+    ///
+    /// - **One PutItem** when nothing needs an item of its own: a new lead (its events
+    ///   and the creating request's record ride in its genesis), or a later change
+    ///   without an idempotency key (its events join the item's journal). A watchdog
+    ///   claim or step, a disposition without a key, a signal: one small write.
+    /// - **One transaction** otherwise (an idempotency record must be findable by its
+    ///   key; the journal is full): the state, and the genesis, the journal and this
+    ///   version's events filed as `EVT#` records, and the idempotency record.
+    ///
+    /// Either way the item carries the rollup counters this version adds (`metrics`,
+    /// decided by the command) in `counts`; the change-stream consumer adds them up
+    /// (see `rollups`). Counting off the stream keeps the month's counter items out of
+    /// every MQL's write, where they were both most of its cost and a hot key.
+    #[allow(clippy::too_many_arguments)]
     async fn save(
         &self,
         mut state: LeadState,
@@ -199,13 +221,11 @@ impl Store {
         metrics: &[MetricIncrement],
         idempotency: Option<&IdempotencyRecord>,
         genesis: Option<Genesis>,
+        mut journal: Vec<JournalEntry>,
     ) -> Result<(LeadState, Consumed), StoreError> {
         state.version = expected_version.map_or(1, |v| v + 1);
-        let mut item = state_item(&state)?;
         let creating = expected_version.is_none();
-        if creating {
-            add_genesis(&mut item, &state, events, idempotency)?;
-        }
+        let counts = encode_counts(metrics)?;
         let (condition, names, values) = match expected_version {
             None => ("attribute_not_exists(pk)", None, None),
             Some(v) => (
@@ -221,11 +241,22 @@ impl Store {
             ),
         };
 
-        let lone_write = metrics.is_empty()
-            && genesis.is_none()
-            && (creating || (events.is_empty() && idempotency.is_none()));
+        let journal_has_room = events.is_empty() || journal.len() < MAX_JOURNAL;
+        let lone_write = creating || (idempotency.is_none() && journal_has_room);
         if lone_write {
-            // A new lead that is not an MQL, or a watchdog claim: one conditional put.
+            let item = if creating {
+                let genesis = GenesisDocument::new(&state, events, idempotency);
+                state_item(&state, Some(&genesis), &[], counts)?
+            } else {
+                if !events.is_empty() {
+                    journal.push(JournalEntry {
+                        version: state.version,
+                        events: events.to_vec(),
+                    });
+                }
+                let genesis = genesis.as_ref().map(Genesis::kept);
+                state_item(&state, genesis.as_ref(), &journal, counts)?
+            };
             let out = self
                 .client
                 .put_item()
@@ -251,7 +282,7 @@ impl Store {
 
         let state_put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(state_item(&state, None, &[], counts)?))
             .condition_expression(condition)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
@@ -261,7 +292,15 @@ impl Store {
         if let Some(genesis) = genesis {
             items.extend(genesis.into_records(&self.table, &state.lead_id)?);
         }
-        if !events.is_empty() && !creating {
+        for entry in journal {
+            items.push(audit_put(
+                &self.table,
+                &state.lead_id,
+                entry.version,
+                entry.events,
+            )?);
+        }
+        if !events.is_empty() {
             items.push(audit_put(
                 &self.table,
                 &state.lead_id,
@@ -269,16 +308,8 @@ impl Store {
                 events.to_vec(),
             )?);
         }
-        for m in metrics {
-            items.push(
-                TransactWriteItem::builder()
-                    .update(metric_update(&self.table, m)?)
-                    .build(),
-            );
-        }
         let idempotency_index = items.len();
-        // A new lead's idempotency record is in its genesis.
-        if let Some(record) = idempotency.filter(|_| !creating) {
+        if let Some(record) = idempotency {
             items.push(record.put_new(&self.table)?);
         }
         let token = request_token(
@@ -343,7 +374,7 @@ impl Store {
             let mut requests = Vec::with_capacity(chunk.len());
             for state in chunk {
                 let put = PutRequest::builder()
-                    .set_item(Some(state_item(state)?))
+                    .set_item(Some(state_item(state, None, &[], None)?))
                     .build()
                     .map_err(build_error)?;
                 requests.push(WriteRequest::builder().put_request(put).build());

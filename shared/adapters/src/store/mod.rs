@@ -32,6 +32,7 @@
 //! capacity it reports and the helpers every module's requests use.
 
 mod deliveries;
+mod document;
 mod export;
 mod history;
 mod idempotency;
@@ -60,6 +61,7 @@ pub use deliveries::{DeliveryClaim, DeliveryRecord, DELIVERY_RECORD_DAYS};
 pub use idempotency::StoredResponse;
 pub use item::lead_pk;
 pub use leads::{Change, Saved};
+pub use rollups::{decode_counts, CountedVersion, CountsAdded};
 pub use timers::TimerRef;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType as AwsKeyType, Projection as AwsProjection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use super::{aws, build_error, Store, StoreError};
@@ -38,6 +38,13 @@ impl Store {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(def.stream_view_type))
+                    .build()
+                    .map_err(build_error)?,
+            )
             .key_schema(key(def.hash.0, AwsKeyType::Hash)?)
             .key_schema(key(def.range.0, AwsKeyType::Range)?);
         for (name, ty) in attrs {
