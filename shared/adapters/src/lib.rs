@@ -10,3 +10,4 @@ pub mod notify;
 pub mod secrets;
 pub mod store;
 pub mod table;
+pub mod warm;
