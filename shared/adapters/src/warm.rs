@@ -114,7 +114,7 @@ mod tests {
     use aws_config::Region;
 
     use super::{dynamodb, Warmed, TIMEOUT};
-    use crate::aws::{config_loader, TimeBudget};
+    use crate::aws::{config_loader, dynamodb_client, TimeBudget};
     use crate::store::Store;
 
     async fn store_at(endpoint: &str) -> Store {
@@ -126,7 +126,7 @@ mod tests {
             ))
             .load()
             .await;
-        Store::new(aws_sdk_dynamodb::Client::new(&config), "leadwatch")
+        Store::new(dynamodb_client(&config), "leadwatch")
     }
 
     #[tokio::test]
