@@ -28,7 +28,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv/package"
 REQ="$ROOT/scripts/package-requirements.txt"
 PYTHON="${PYTHON:-python3}"
-FUNCTIONS=(ingest disposition watchdog report notifier)
+FUNCTIONS=(ingest disposition watchdog report notifier web)
 
 log() { echo "package.sh: $*" >&2; }
 
@@ -66,10 +66,13 @@ export PATH="$VENV/bin:$PATH"
 # build rather than ship that by accident.
 "$VENV/bin/python" - "$ROOT/Cargo.toml" <<'PY' || exit 1
 import sys, tomllib
-profile = tomllib.load(open(sys.argv[1], "rb")).get("profile", {}).get("release", {})
-if profile.get("panic") != "unwind":
+profiles = tomllib.load(open(sys.argv[1], "rb")).get("profile", {})
+if profiles.get("release", {}).get("panic") != "unwind":
     sys.exit('package.sh: Cargo.toml [profile.release] must say panic = "unwind"; '
              'without it cargo-lambda builds with panic = "abort"')
+lam = profiles.get("lambda", {})
+if lam.get("inherits") != "release" or lam.get("panic", "unwind") != "unwind":
+    sys.exit('package.sh: Cargo.toml [profile.lambda] must inherit release and keep panic = "unwind"')
 PY
 
 sysroot="$(rustc --print sysroot)"
@@ -97,7 +100,12 @@ bins=()
 for f in "${FUNCTIONS[@]}"; do bins+=(--bin "$f"); done
 log "building ${FUNCTIONS[*]} for $triple ($(cargo-lambda lambda --version), zig $(python -m ziglang version), $(rustc --version))"
 started="$(date +%s.%N)"
-cargo-lambda lambda build --release "$flag" --output-format zip --lambda-dir "$OUT" "${bins[@]}"
+# Profile `lambda` (Cargo.toml: release, optimised for size). Only the functions' packages
+# are selected, so that no feature the CLI or the tests enable (aws-config's SSO
+# profiles, say) is linked into a function.
+pkgs=()
+for f in "${FUNCTIONS[@]}"; do pkgs+=(-p "leadwatch-$f"); done
+cargo-lambda lambda build --profile lambda "$flag" --output-format zip --lambda-dir "$OUT" "${pkgs[@]}" "${bins[@]}"
 seconds="$(python -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.0f}")' "$started" "$(date +%s.%N)")"
 
 # ---------------------------------------------------------------- report

@@ -32,6 +32,25 @@ struct Queue {
     events: VecDeque<(String, Value)>,
     responses: Vec<(String, Value)>,
     errors: Vec<(String, String)>,
+    /// When the function first asked for an event: its init was over.
+    first_next: Option<Instant>,
+    /// When each invocation's event was handed out, and when its answer came back.
+    handed_out: HashMap<String, Instant>,
+    answered: HashMap<String, Instant>,
+}
+
+/// How a cold start and the first invocation went, as the Runtime API saw them.
+#[derive(Debug, Clone, Copy)]
+pub struct ColdStart {
+    /// From just before the process was spawned to its first `GET
+    /// /runtime/invocation/next`: Lambda's init phase.
+    pub init: Duration,
+    /// Peak resident memory (`VmHWM`) at the end of init, in KiB.
+    pub init_peak_rss_kib: u64,
+    /// From handing the first event out to the answer posted (`/response` or `/error`).
+    pub first_invocation: Duration,
+    /// Peak resident memory after the first invocation, in KiB.
+    pub peak_rss_kib: u64,
 }
 
 fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
@@ -43,6 +62,8 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 pub struct LambdaProcess {
     name: String,
     child: Child,
+    /// Just before the process was spawned.
+    started: Instant,
     queue: Arc<Mutex<Queue>>,
     next_id: u64,
 }
@@ -86,6 +107,7 @@ impl LambdaProcess {
                 });
             }
         });
+        let started = Instant::now();
         let child = Command::new(&binary)
             .envs(moto().env())
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
@@ -102,6 +124,7 @@ impl LambdaProcess {
         LambdaProcess {
             name: name.to_string(),
             child,
+            started,
             queue,
             next_id: 0,
         }
@@ -198,6 +221,65 @@ impl LambdaProcess {
         }
     }
 
+    /// Measures the cold start of a process just started and its first invocation,
+    /// `event`: waits until the function first asks for an event (nothing is queued
+    /// before, so init is all it has done), reads its peak RSS, then hands `event` out
+    /// and waits for its answer. Panics if the function fails or does not answer.
+    pub fn measure_cold_start(&mut self, event: Value) -> ColdStart {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let ready = loop {
+            if let Some(at) = lock(&self.queue).first_next {
+                break at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never asked for an event",
+                self.name
+            );
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}) during init", self.name);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let init_peak_rss_kib = self.peak_rss_kib();
+        let outcome = self.invoke_each(vec![event]).remove(0);
+        if let Err(error) = outcome {
+            panic!("{}'s first invocation failed: {error}", self.name);
+        }
+        let id = format!("{}-{}", self.name, self.next_id);
+        let queue = lock(&self.queue);
+        let (Some(handed), Some(answered)) = (queue.handed_out.get(&id), queue.answered.get(&id))
+        else {
+            panic!("{}: no timing recorded for {id}", self.name);
+        };
+        let first_invocation = answered.saturating_duration_since(*handed);
+        drop(queue);
+        ColdStart {
+            init: ready.saturating_duration_since(self.started),
+            init_peak_rss_kib,
+            first_invocation,
+            peak_rss_kib: self.peak_rss_kib(),
+        }
+    }
+
+    /// The process's peak resident set size so far (`VmHWM` of `/proc/<pid>/status`),
+    /// in KiB; 0 where there is no such file.
+    pub fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|line| {
+                    line.strip_prefix("VmHWM:")?
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse()
+                        .ok()
+                })
+            })
+            .unwrap_or(0)
+    }
+
     /// Waits for the binary to exit by itself (a cold start that fails), at most as
     /// long as for an answer.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
@@ -258,11 +340,15 @@ fn serve_connection(stream: TcpStream, queue: &Mutex<Queue>) -> std::io::Result<
             .unwrap_or("")
             .to_string();
         if path.ends_with("/invocation/next") {
+            lock(queue).first_next.get_or_insert_with(Instant::now);
             let (id, event) = loop {
-                if let Some(next) = lock(queue).events.pop_front() {
+                let mut queue = lock(queue);
+                if let Some(next) = queue.events.pop_front() {
+                    queue.handed_out.insert(next.0.clone(), Instant::now());
                     break next;
                 }
-                std::thread::sleep(Duration::from_millis(10));
+                drop(queue);
+                std::thread::sleep(Duration::from_millis(1));
             };
             let payload = event.to_string();
             let deadline = std::time::SystemTime::now()
@@ -281,6 +367,7 @@ fn serve_connection(stream: TcpStream, queue: &Mutex<Queue>) -> std::io::Result<
         } else {
             // /runtime/invocation/<id>/response or /error
             let id = path.split('/').nth(4).unwrap_or("").to_string();
+            lock(queue).answered.insert(id.clone(), Instant::now());
             if path.ends_with("/response") {
                 let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 lock(queue).responses.push((id, value));

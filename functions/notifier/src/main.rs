@@ -17,6 +17,7 @@ use leadwatch_adapters::notify::{
 };
 use leadwatch_adapters::secrets::ParameterStore;
 use leadwatch_adapters::store::Store;
+use leadwatch_adapters::warm;
 use leadwatch_notifier::{handle, NotifierApp, RetryQueue, LEASE_SECONDS};
 
 #[tokio::main]
@@ -55,6 +56,9 @@ async fn main() -> Result<(), Error> {
         retries,
         lease: Duration::seconds(LEASE_SECONDS),
     };
+    // The first request's connection (a delivery claim), opened now rather than in the
+    // first invocation; the role may read delivery records only.
+    warm::dynamodb(&app.store, "DELIVERY#WARM-UP").await;
     let app = std::sync::Arc::new(app);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = std::sync::Arc::clone(&app);

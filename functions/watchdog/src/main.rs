@@ -14,6 +14,7 @@ use serde_json::Value;
 use leadwatch_adapters::alerts::AlertPublisher;
 use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::store::Store;
+use leadwatch_adapters::warm;
 use leadwatch_watchdog::event::{check_skew, max_skew_from, schedule_time, MAX_EVENT_SKEW_ENV};
 use leadwatch_watchdog::{Tick, WallClock, WatchdogApp};
 
@@ -43,6 +44,8 @@ async fn main() -> Result<(), Error> {
         alerts: AlertPublisher::from_config(&config, topic).with_lead_links(lead_links),
         contract: leadwatch_adapters::config::contract_from_env()?,
     };
+    // The first request's connection, opened now rather than in the first invocation.
+    warm::dynamodb(&app.store, warm::PARTITION_KEY).await;
     let app = Arc::new(app);
     let clock: WallClock = Arc::new(Utc::now);
     run(service_fn(move |event: LambdaEvent<Value>| {

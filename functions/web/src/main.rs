@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use leadwatch_adapters::aws::{function_config, TimeBudget};
-use leadwatch_adapters::{config, secrets, store::Store};
+use leadwatch_adapters::{config, secrets, store::Store, warm};
 use leadwatch_api::entry::run_lambda;
 use leadwatch_api::function_router;
 use leadwatch_api::web::{routes, Oidc, OidcSettings, SignIn, WebApp};
@@ -32,6 +32,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         },
         secure_cookies: true,
     };
+    // The first request's connection, opened now rather than in the first invocation.
+    warm::dynamodb(&app.store, warm::PARTITION_KEY).await;
     // The entry point owns the clock: it stamps a request only when API Gateway did not.
     run_lambda(function_router(routes(app)), chrono::Utc::now).await
 }

@@ -11,3 +11,4 @@ pub mod notify;
 pub mod secrets;
 pub mod store;
 pub mod table;
+pub mod warm;
