@@ -94,6 +94,30 @@ impl RecordedCall {
     }
 }
 
+impl RecordedCall {
+    /// An S3 call, by its request URI: the target is `<bucket>/<key>` (`<bucket>` alone
+    /// for a bucket-level call), from a path-style URI (the local stack) or a
+    /// virtual-hosted one (`<bucket>.s3.<region>.amazonaws.com`, AWS).
+    pub fn of_s3(function: &str, operation: &str, uri: &str) -> RecordedCall {
+        let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let host = host.split(':').next().unwrap_or(host);
+        let resource = match host.split_once(".s3.") {
+            Some((bucket, _)) if !path.is_empty() => format!("{bucket}/{path}"),
+            Some((bucket, _)) => bucket.to_string(),
+            None => path.to_string(),
+        };
+        let resource = resource.trim_end_matches('/').to_string();
+        RecordedCall {
+            function: function.to_string(),
+            service: "S3".to_string(),
+            operation: operation.to_string(),
+            targets: vec![target(&resource, None, None, None)],
+        }
+    }
+}
+
 /// The one resource a JSON request names in its `field`.
 fn json_target(body: &[u8], field: &str) -> Vec<Target> {
     serde_json::from_slice::<Value>(body)
@@ -258,6 +282,15 @@ impl Intercept for CallRecorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {
+            // S3 names its bucket and key in the URI; its body is the object's bytes.
+            if metadata.service() == "S3" {
+                self.record(&RecordedCall::of_s3(
+                    &self.function,
+                    metadata.name(),
+                    context.request().uri(),
+                ));
+                return Ok(());
+            }
             let body = context.request().body().bytes().unwrap_or_default();
             self.record(&RecordedCall::of(
                 &self.function,
@@ -325,6 +358,23 @@ mod tests {
             part: part.map(Into::into),
             key: key.map(Into::into),
         }
+    }
+
+    #[test]
+    fn an_s3_call_names_bucket_and_key_from_either_uri_style() {
+        for uri in [
+            "http://127.0.0.1:5000/exports-b/exports/x.csv?uploadId=1&partNumber=2",
+            "https://exports-b.s3.us-east-1.amazonaws.com/exports/x.csv?uploads",
+        ] {
+            let c = RecordedCall::of_s3("export", "UploadPart", uri);
+            assert_eq!(
+                c.targets,
+                vec![t("exports-b/exports/x.csv", None, None)],
+                "{uri}"
+            );
+        }
+        let bucket = RecordedCall::of_s3("export", "HeadBucket", "http://127.0.0.1:5000/exports-b");
+        assert_eq!(bucket.targets, vec![t("exports-b", None, None)]);
     }
 
     fn call(service: &str, operation: &str, body: &[u8]) -> Vec<Target> {

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod calls;
 pub mod config;
 pub mod emf;
+pub mod exports;
 pub mod notify;
 pub mod secrets;
 pub mod store;
