@@ -121,7 +121,9 @@ fn request(method: &str, path: &str, roles: &[Role], teams: &[&str]) -> Request 
         .uri(path)
         .body(Body::Empty)
         .expect("a request");
-    let caller = test_caller("caller@leadwatch.test", teams, roles);
+    // One person per set of roles and teams.
+    let email = format!("{roles:?}-{}@leadwatch.test", teams.join("-")).to_ascii_lowercase();
+    let caller = test_caller(&email, teams, roles);
     leadwatch_api::entry::as_caller(req, &caller)
 }
 
