@@ -31,7 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,25 +97,14 @@ impl RecordedCall {
 }
 
 impl RecordedCall {
-    /// An S3 call, by its request URI: the target is `<bucket>/<key>` (`<bucket>` alone
-    /// for a bucket-level call), from a path-style URI (the local stack) or a
-    /// virtual-hosted one (`<bucket>.s3.<region>.amazonaws.com`, AWS).
-    pub fn of_s3(function: &str, operation: &str, uri: &str) -> RecordedCall {
-        let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let host = host.split(':').next().unwrap_or(host);
-        let resource = match host.split_once(".s3.") {
-            Some((bucket, _)) if !path.is_empty() => format!("{bucket}/{path}"),
-            Some((bucket, _)) => bucket.to_string(),
-            None => path.to_string(),
-        };
-        let resource = resource.trim_end_matches('/').to_string();
+    /// An S3 call on `resource`: `<bucket>/<key>`, or `<bucket>` for a bucket-level
+    /// call (see `s3_resource`).
+    pub fn of_s3(function: &str, operation: &str, resource: &str) -> RecordedCall {
         RecordedCall {
             function: function.to_string(),
             service: "S3".to_string(),
             operation: operation.to_string(),
-            targets: vec![target(&resource, None, None, None)],
+            targets: vec![target(resource, None, None, None)],
         }
     }
 }
@@ -273,6 +264,29 @@ impl Intercept for CallRecorder {
         "LeadwatchCallRecorder"
     }
 
+    // S3 names its bucket in the host or the path, which the request does not carry
+    // until its endpoint is resolved (after serialisation), and its body is the object's
+    // bytes: its calls are recorded from their input. This hook runs for presigned
+    // requests too, which is what a presigned link's GET is allowed by.
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            if metadata.service() == "S3" {
+                let resource = s3_resource(context.input());
+                self.record(&RecordedCall::of_s3(
+                    &self.function,
+                    metadata.name(),
+                    &resource,
+                ));
+            }
+        }
+        Ok(())
+    }
+
     // After serialisation, once per operation (not per retried attempt), with the body
     // that names the resources. Recording never fails the call.
     fn read_after_serialization(
@@ -282,13 +296,8 @@ impl Intercept for CallRecorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {
-            // S3 names its bucket and key in the URI; its body is the object's bytes.
+            // S3 is recorded from its input (see `read_before_serialization`).
             if metadata.service() == "S3" {
-                self.record(&RecordedCall::of_s3(
-                    &self.function,
-                    metadata.name(),
-                    context.request().uri(),
-                ));
                 return Ok(());
             }
             let body = context.request().body().bytes().unwrap_or_default();
@@ -301,6 +310,43 @@ impl Intercept for CallRecorder {
         }
         Ok(())
     }
+}
+
+/// `<bucket>/<key>` (or `<bucket>`) of the S3 operations Leadwatch makes; `?` for
+/// another, so that the IAM check names it.
+fn s3_resource(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> String {
+    use aws_sdk_s3::operation as op;
+    let object = |bucket: Option<&str>, key: Option<&str>| {
+        format!("{}/{}", bucket.unwrap_or("?"), key.unwrap_or("?"))
+    };
+    if let Some(i) = input.downcast_ref::<op::create_multipart_upload::CreateMultipartUploadInput>()
+    {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::upload_part::UploadPartInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) =
+        input.downcast_ref::<op::complete_multipart_upload::CompleteMultipartUploadInput>()
+    {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::abort_multipart_upload::AbortMultipartUploadInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::get_object::GetObjectInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::put_object::PutObjectInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::head_bucket::HeadBucketInput>() {
+        return i.bucket().unwrap_or("?").to_string();
+    }
+    if let Some(i) = input.downcast_ref::<op::create_bucket::CreateBucketInput>() {
+        return i.bucket().unwrap_or("?").to_string();
+    }
+    "?".to_string()
 }
 
 /// The function a configuration belongs to: its app name without [`APP_NAME_PREFIX`].
@@ -361,20 +407,19 @@ mod tests {
     }
 
     #[test]
-    fn an_s3_call_names_bucket_and_key_from_either_uri_style() {
-        for uri in [
-            "http://127.0.0.1:5000/exports-b/exports/x.csv?uploadId=1&partNumber=2",
-            "https://exports-b.s3.us-east-1.amazonaws.com/exports/x.csv?uploads",
-        ] {
-            let c = RecordedCall::of_s3("export", "UploadPart", uri);
-            assert_eq!(
-                c.targets,
-                vec![t("exports-b/exports/x.csv", None, None)],
-                "{uri}"
-            );
-        }
-        let bucket = RecordedCall::of_s3("export", "HeadBucket", "http://127.0.0.1:5000/exports-b");
-        assert_eq!(bucket.targets, vec![t("exports-b", None, None)]);
+    fn an_s3_call_is_recorded_from_its_input() {
+        use aws_sdk_s3::operation::upload_part::UploadPartInput;
+        use aws_smithy_runtime_api::client::interceptors::context::Input;
+        let input = UploadPartInput::builder()
+            .bucket("exports-b")
+            .key("exports/x.csv")
+            .build()
+            .unwrap();
+        assert_eq!(
+            super::s3_resource(&Input::erase(input)),
+            "exports-b/exports/x.csv"
+        );
+        assert_eq!(super::s3_resource(&Input::erase(42u8)), "?");
     }
 
     fn call(service: &str, operation: &str, body: &[u8]) -> Vec<Target> {
