@@ -79,7 +79,7 @@ fn lead(template: &LeadState, i: usize) -> LeadState {
         Status::Nurture,
         Status::Mql,
     ][i % 6];
-    if state.status == Status::Mql && i % 4 == 0 {
+    if state.status == Status::Mql && i.is_multiple_of(4) {
         // The ladder is spent: no pending timer any more.
         state.sla_step = 99;
     }
