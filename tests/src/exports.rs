@@ -58,12 +58,16 @@ where
     Fut: std::future::Future<Output = Value>,
 {
     let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    // Quick at first, then once a second: moto serves one request at a time, and a
+    // poll competes with the job it waits for.
+    let mut pause = Duration::from_millis(25);
     loop {
         let doc = call().await;
         if doc["status"] != "running" || std::time::Instant::now() > deadline {
             return doc;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
 
