@@ -858,7 +858,8 @@ fn every_call_the_suite_recorded_is_granted() {
             "report",
             "watchdog",
             "notifier",
-            "web"
+            "web",
+            "export"
         ]
         .iter()
         .all(|f| functions.contains(f)),
