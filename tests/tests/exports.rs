@@ -280,7 +280,7 @@ async fn who_may_export_and_every_bad_request_is_answered_by_name() {
     assert!(
         body["message"]
             .as_str()
-            .is_some_and(|m| m.contains("name one of your teams")),
+            .is_some_and(|m| m.contains("name one of your teams with team=")),
         "{body}"
     );
     // ... and only their own.
