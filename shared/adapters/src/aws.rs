@@ -82,7 +82,7 @@ impl TimeBudget {
         max_attempts: 3,
     };
 
-    /// The export job: 300 s Lambda timeout for one export, many small queries,
+    /// The export job: 900 s Lambda timeout for one export, many small queries,
     /// BatchGetItems and part uploads of 8 MiB each (an attempt gets time for a part
     /// on a slow link).
     pub const EXPORT: TimeBudget = TimeBudget {
@@ -301,6 +301,6 @@ mod tests {
         assert!(TimeBudget::HTTP_API.operation * 2 < Duration::from_secs(15));
         assert!(TimeBudget::WATCHDOG.operation * 2 < Duration::from_secs(60));
         assert!(TimeBudget::NOTIFIER.operation * 3 < Duration::from_secs(30));
-        assert!(TimeBudget::EXPORT.operation * 2 < Duration::from_secs(300));
+        assert!(TimeBudget::EXPORT.operation * 2 < Duration::from_secs(900));
     }
 }
