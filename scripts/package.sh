@@ -28,7 +28,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv/package"
 REQ="$ROOT/scripts/package-requirements.txt"
 PYTHON="${PYTHON:-python3}"
-FUNCTIONS=(ingest disposition watchdog report notifier)
+FUNCTIONS=(ingest disposition watchdog report notifier export)
 
 log() { echo "package.sh: $*" >&2; }
 
