@@ -28,7 +28,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv/package"
 REQ="$ROOT/scripts/package-requirements.txt"
 PYTHON="${PYTHON:-python3}"
-FUNCTIONS=(ingest disposition watchdog report notifier web)
+FUNCTIONS=(ingest disposition watchdog report notifier web export rollup)
 
 log() { echo "package.sh: $*" >&2; }
 

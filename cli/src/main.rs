@@ -121,6 +121,12 @@ enum Command {
         /// Only this team's leads.
         #[arg(long)]
         team: Option<String>,
+        /// First month of lead creation (YYYY-MM); default: eleven months before this one.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month of lead creation (YYYY-MM); default: this month.
+        #[arg(long)]
+        to: Option<String>,
         /// Write to this file instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -212,6 +218,8 @@ fn main() -> ExitCode {
         Command::Export {
             status,
             team,
+            from,
+            to,
             out,
             table,
             contract,
@@ -220,6 +228,8 @@ fn main() -> ExitCode {
                 table,
                 status,
                 team,
+                from,
+                to,
                 out,
             };
             ops::export(args, &contract, &mut std::io::stdout().lock()).await

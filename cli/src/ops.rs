@@ -9,9 +9,10 @@ use chrono::Utc;
 use clap::ValueEnum;
 
 use leadwatch_adapters::store::Store;
-use leadwatch_api::report::{export_csv, sla_report, ReportQuery};
+use leadwatch_api::export::{last_twelve_months, parse_query};
+use leadwatch_api::report::{sla_report, ReportQuery};
 use leadwatch_api::web::dashboard::{report_document, report_with_review, DashboardView, Slice};
-use leadwatch_core::lifecycle::Status;
+use leadwatch_core::export::{write_csv_part, ExportQuery};
 use leadwatch_core::report::{render_table, write_csv, Month};
 use leadwatch_core::Contract;
 
@@ -143,42 +144,74 @@ pub struct ExportArgs {
     pub table: Option<String>,
     pub status: Option<String>,
     pub team: Option<String>,
+    /// Months of lead creation, `YYYY-MM`; default: the last twelve.
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub out: Option<PathBuf>,
 }
 
-/// The CSV dossier to `--out` or to `out`.
+/// The CSV dossier to `--out` or to `out`, streamed: the same paginated index read as
+/// the export job (`Store::export_reader`, never a scan), each page written as it
+/// comes and dropped, so memory stays one page whatever the table's size.
 pub async fn export(
     args: ExportArgs,
     contract: &Contract,
     out: &mut impl Write,
 ) -> Result<(), OpsError> {
-    let status = match args.status.as_deref() {
-        None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-            OpsError::Input(format!(
-                "--status: \"{s}\" is not a status ({})",
-                known.join(", ")
-            ))
-        })?),
-    };
-    if let Some(team) = &args.team {
-        if !contract.spec.teams.contains_key(team) {
-            let known: Vec<&str> = contract.spec.teams.keys().map(String::as_str).collect();
-            return Err(OpsError::Input(format!(
-                "--team: \"{team}\" is not a team of the contract ({})",
-                known.join(", ")
-            )));
+    let mut pairs = Vec::new();
+    for (name, value) in [
+        ("status", &args.status),
+        ("team", &args.team),
+        ("from", &args.from),
+        ("to", &args.to),
+    ] {
+        if let Some(v) = value {
+            pairs.push((name.to_string(), v.clone()));
         }
     }
+    // An entry point: the wall clock only picks the default range.
+    let query =
+        parse_query(&pairs, contract, Some(last_twelve_months(Utc::now()))).map_err(|errors| {
+            OpsError::Input(
+                errors
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field, e.problem))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
     let store = store(table_name(args.table)).await;
-    let csv = export_csv(&store, status, args.team.as_deref())
-        .await
-        .map_err(|e| OpsError::Store(format!("cannot read the leads: {e}")))?;
     match &args.out {
-        Some(path) => std::fs::write(path, &csv)
-            .map_err(|e| OpsError::Input(format!("--out {}: {e}", path.display()))),
-        None => finish(out.write_all(&csv), out),
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| OpsError::Input(format!("--out {}: {e}", path.display())))?;
+            let mut file = std::io::BufWriter::new(file);
+            stream(&store, &query, &mut file).await?;
+            file.flush()
+                .map_err(|e| OpsError::Store(format!("cannot write {}: {e}", path.display())))
+        }
+        None => match stream(&store, &query, out).await {
+            Err(OpsError::Store(e)) if e.contains("Broken pipe") => Ok(()),
+            other => other.and_then(|()| finish(Ok(()), out)),
+        },
+    }
+}
+
+/// Every page of `query` as CSV into `out`; returns once the export is read.
+async fn stream(store: &Store, query: &ExportQuery, out: &mut impl Write) -> Result<(), OpsError> {
+    let mut reader = store.export_reader(query);
+    let mut header = true;
+    loop {
+        let page = reader
+            .next_page()
+            .await
+            .map_err(|e| OpsError::Store(format!("cannot read the leads: {e}")))?;
+        write_csv_part(&mut *out, header, page.as_deref().unwrap_or_default())
+            .map_err(|e| OpsError::Store(format!("cannot write the output: {e}")))?;
+        header = false;
+        if page.is_none() {
+            return Ok(());
+        }
     }
 }
 

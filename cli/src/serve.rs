@@ -157,20 +157,53 @@ pub async fn command(table: String, port: u16, contract: Arc<Contract>) -> Resul
         ));
     }
     let web = dev_web(store.clone(), Arc::clone(&contract));
-    run(
-        listener,
-        Api::new(store, contract)
-            .with_ingest(sources, lead_ids)
-            .with_web(web),
-        ctrl_c(),
-    )
-    .await
-    .map_err(|e| format!("the server stopped: {e}"))
+    let exports = dev_exports(&config, &store, endpoint.is_some()).await?;
+    let mut api = Api::new(store, contract)
+        .with_ingest(sources, lead_ids)
+        .with_web(web);
+    if let Some(exports) = exports {
+        api = api.with_exports(exports);
+    }
+    run(listener, api, ctrl_c())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))
 }
 
 /// The signed sources' secrets and the lead id key, from the environment as the ingest
 /// function reads them (`LEADWATCH_SOURCE_SECRETS` or `LEADWATCH_SOURCE_SECRETS_PREFIX`,
 /// `LEADWATCH_LEAD_ID_KEY` or `LEADWATCH_LEAD_ID_KEY_PARAMETER`).
+/// Exports for the dev server: into `LEADWATCH_EXPORT_BUCKET`, else (on the local
+/// stack, which gets the bucket created) `leadwatch-exports`; jobs run in this process,
+/// by the same code as the export function. None against AWS without a bucket named.
+pub async fn dev_exports(
+    config: &aws_config::SdkConfig,
+    store: &Store,
+    local: bool,
+) -> Result<Option<leadwatch_api::export::Exports>, String> {
+    use leadwatch_adapters::exports::ExportBucket;
+    let bucket = match ExportBucket::from_env(config) {
+        Some(bucket) => bucket,
+        None if local => ExportBucket::new(
+            leadwatch_adapters::aws::s3_client(config),
+            "leadwatch-exports",
+        ),
+        None => return Ok(None),
+    };
+    if local {
+        bucket
+            .create_if_missing()
+            .await
+            .map_err(|e| format!("cannot create export bucket {}: {e}", bucket.name()))?;
+    }
+    Ok(Some(leadwatch_api::export::Exports {
+        runner: leadwatch_api::export::ExportRunner::InProcess {
+            store: store.clone(),
+            bucket: bucket.clone(),
+        },
+        bucket,
+    }))
+}
+
 pub async fn ingest_secrets(
     config: &aws_config::SdkConfig,
     contract: &Contract,

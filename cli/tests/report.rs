@@ -109,7 +109,15 @@ async fn seeded_table() -> (String, ReportApp) {
         .await;
         assert!(r.status().is_success(), "{:?}", r.body());
     }
-    (table, ReportApp { store, contract })
+    let exports = Some(leadwatch_e2e::exports::exports_for(&table).await);
+    (
+        table,
+        ReportApp {
+            store,
+            contract,
+            exports,
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,15 +179,26 @@ async fn the_cli_prints_what_the_report_endpoint_serves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_export_equals_the_export_route() {
     let (table, app) = seeded_table().await;
-    let r = leadwatch_api::report::handle(
-        &app,
-        leadwatch_e2e::signed_in(request("GET", "/export?team=ae-emea", None)),
-        Utc::now(),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let served = r.body().as_ref().to_vec();
-    let out = leadwatch(&["export", "--table", &table, "--team", "ae-emea"]);
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            leadwatch_e2e::exports::answer(
+                &leadwatch_api::report::handle(
+                    app,
+                    leadwatch_e2e::signed_in(request("GET", &path, None)),
+                    Utc::now(),
+                )
+                .await,
+            )
+        }
+    };
+    let served =
+        leadwatch_e2e::exports::export_csv(get, "/export?team=ae-emea&from=2026-11&to=2026-11")
+            .await
+            .into_bytes();
+    let out = leadwatch(&[
+        "export", "--table", &table, "--team", "ae-emea", "--from", "2026-11", "--to", "2026-11",
+    ]);
     assert!(
         out.status.success(),
         "{}",

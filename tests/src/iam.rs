@@ -60,6 +60,10 @@ pub struct Deployment {
     pub topic: Option<String>,
     /// The URL of the notifier's queue.
     pub notify_queue: Option<String>,
+    /// The URL of the export jobs' queue (None: any queue whose URL names `export`).
+    pub export_queue: Option<String>,
+    /// The export bucket (None: any bucket).
+    pub export_bucket: Option<String>,
 }
 
 /// What the template's parameters are when it is translated for the comparison: the
@@ -102,6 +106,25 @@ impl Deployment {
                 None => "${LeadsTable.Arn}".to_string(),
             },
             "SNS" if is(&self.topic) => "${AlertsTopic}".to_string(),
+            "SQS"
+                if self
+                    .export_queue
+                    .as_deref()
+                    .map_or(target.resource.contains("export"), |q| q == target.resource) =>
+            {
+                "${ExportQueue.Arn}".to_string()
+            }
+            // S3 calls are recorded as `<bucket>/<key>`.
+            "S3" if {
+                let bucket = target.resource.split('/').next().unwrap_or_default();
+                self.export_bucket.as_deref().is_none_or(|b| b == bucket)
+            } =>
+            {
+                match target.resource.split_once('/') {
+                    Some((_, key)) => format!("${{ExportBucket.Arn}}/{key}"),
+                    None => "${ExportBucket.Arn}".to_string(),
+                }
+            }
             "SQS" if is(&self.notify_queue) => "${NotifyQueue.Arn}".to_string(),
             // SES authorizes a send on the identity of its sender: a domain identity
             // covers every address of the domain.
@@ -148,6 +171,11 @@ pub fn action_of(service: &str, operation: &str, part: Option<&str>) -> String {
             other => other,
         },
         ("SNS", "PublishBatch", _) => "Publish",
+        // "s3:PutObject ... CreateMultipartUpload, UploadPart, CompleteMultipartUpload"
+        // (the Service Authorization Reference lists them under PutObject).
+        ("S3", "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload", _) => {
+            "PutObject"
+        }
         (_, operation, _) => operation,
     };
     format!("{}:{action}", prefix_of(service))

@@ -3,6 +3,7 @@
 //! tests run in parallel without seeing each other's data.
 
 pub mod browser;
+pub mod exports;
 pub mod faults;
 pub mod iam;
 pub mod moto;

@@ -66,6 +66,24 @@ const ALLOWANCES: &[Allowance] = &[
                  asynchronous invocations with the role; the code sends nothing.",
     },
     Allowance {
+        function: "export",
+        grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        reason: "Added by SAM for the SQS event source: Lambda's poller receives and \
+                 deletes the export queue's messages with the role; the code sends nothing.",
+    },
+    Allowance {
+        function: "export",
+        grant: "s3:AbortMultipartUpload",
+        reason: "A job that fails midway aborts its upload so S3 keeps no parts; the \
+                 scenario's jobs succeed.",
+    },
+    Allowance {
+        function: "report",
+        grant: "dynamodb:UpdateItem",
+        reason: "A job the export queue refused is settled as failed at once; the \
+                 scenario's queue takes every job.",
+    },
+    Allowance {
         function: "notifier",
         grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
         reason: "Added by SAM for the SQS event source: Lambda's poller receives and \
@@ -259,7 +277,7 @@ fn run_scenario() -> Scenario {
     let lead_id_key = format!("{base}/lead-id-key");
     let web_secret = format!("{base}/web-secret");
     // The test's own clients are nobody's function: nothing they do is recorded.
-    let (store, inbox, sqs, notify_queue) = runtime.block_on(async {
+    let (store, inbox, sqs, notify_queue, export_queue, export_bucket) = runtime.block_on(async {
         let config = moto().sdk_config().await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
         store.create_table().await.expect("create the table");
@@ -303,12 +321,28 @@ fn run_scenario() -> Scenario {
             .expect("create the notifier's queue")
             .queue_url
             .unwrap_or_default();
+        let export_queue = sqs
+            .create_queue()
+            .queue_name(unique_name("iam-export"))
+            .send()
+            .await
+            .expect("create the export queue")
+            .queue_url
+            .unwrap_or_default();
+        let export_bucket = unique_name("iam-exports").to_ascii_lowercase();
+        leadwatch_adapters::exports::ExportBucket::new(
+            leadwatch_adapters::aws::s3_client(&config),
+            &export_bucket,
+        )
+        .create_if_missing()
+        .await
+        .expect("create the export bucket");
         let subscribers = [
             ("revops", json!({"kind": ["contract_review"]})),
             ("ae-na", json!({"team": ["ae-na"]})),
         ];
         let inbox = AlertInbox::create(&config, &subscribers).await;
-        (store, inbox, sqs, notify_queue)
+        (store, inbox, sqs, notify_queue, export_queue, export_bucket)
     });
 
     let record = dir.to_str().expect("a UTF-8 temp dir").to_string();
@@ -322,7 +356,11 @@ fn run_scenario() -> Scenario {
     ];
     let mut ingest = LambdaProcess::start("ingest", &[&env[..], &secret].concat());
     let mut disposition = LambdaProcess::start("disposition", &env);
-    let mut report_fn = LambdaProcess::start("report", &env);
+    let exports = [
+        ("LEADWATCH_EXPORT_BUCKET", export_bucket.as_str()),
+        ("LEADWATCH_EXPORT_QUEUE_URL", export_queue.as_str()),
+    ];
+    let mut report_fn = LambdaProcess::start("report", &[&env[..], &exports].concat());
     let topic = [("LEADWATCH_ALERTS_TOPIC_ARN", inbox.topic_arn.as_str())];
     // The scenario's events are weeks old; a deployment refuses those (15 minutes' skew).
     let replay = [("LEADWATCH_MAX_EVENT_SKEW_SECONDS", "315360000")];
@@ -436,19 +474,57 @@ fn run_scenario() -> Scenario {
     );
     assert_eq!(status, 200, "{body}");
 
-    // The SLA report (rollups), the full export (a scan) and one team's open MQLs
-    // (the team index and BatchGetItem).
+    // The SLA report (rollups); the full export and one team's open MQLs, as jobs:
+    // the report function records each and queues it, the export function reads the
+    // timers index (or the team index) and BatchGetItem, writes the CSV to S3 and
+    // settles the job, and the report function hands out a presigned link.
+    let (status, report_body) = call(
+        &mut report_fn,
+        event("GET", "/reports/sla?from=2026-09&to=2026-11", None, after),
+    );
+    assert_eq!(status, 200, "{report_body}");
+    let month = after.format("%Y-%m").to_string();
+    let mut polls = Vec::new();
     for path in [
-        "/reports/sla?from=2026-09&to=2026-11",
-        "/export",
-        "/export?status=mql&team=ae-na",
+        format!("/exports?from={month}&to={month}"),
+        format!("/export?status=mql&team=ae-na&from={month}&to={month}"),
     ] {
-        let answers = report_fn.invoke_all(vec![event("GET", path, None, after)]);
-        let (status, _, body) = decode_answer(&answers[0]);
-        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-        if path.contains("team=ae-na") {
-            assert!(String::from_utf8_lossy(&body).contains(&id), "{path}");
-        }
+        let method = if path.starts_with("/exports") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let (status, started) = call(&mut report_fn, event(method, &path, None, after));
+        assert_eq!(status, 202, "{path}: {started}");
+        polls.push(started["poll"].as_str().unwrap_or_default().to_string());
+    }
+    let jobs = runtime.block_on(notify_batch(&sqs, &export_queue, 2));
+    let mut export_fn = LambdaProcess::start(
+        "export",
+        &[
+            &env[..],
+            &[("LEADWATCH_EXPORT_BUCKET", export_bucket.as_str())],
+        ]
+        .concat(),
+    );
+    let batches: Vec<Value> = jobs["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|record| json!({ "Records": [record] }))
+        .collect();
+    for answer in export_fn.invoke_all(batches) {
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    }
+    export_fn.stop();
+    for poll in &polls {
+        let (status, job) = call(&mut report_fn, event("GET", poll, None, after));
+        assert_eq!(status, 200, "{poll}: {job}");
+        assert_eq!(job["status"], "done", "{poll}: {job}");
+        let url = job["url"].as_str().unwrap_or_default().to_string();
+        let (status, csv) = runtime.block_on(leadwatch_e2e::exports::http_get(&url));
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&csv).contains(&id), "{poll}");
     }
 
     // The web app, as a rep and manager of ae-na (the lead's team) signed in: the queue (the team
@@ -553,6 +629,8 @@ fn run_scenario() -> Scenario {
             table: Some(table),
             topic: Some(inbox.topic_arn.clone()),
             notify_queue: Some(notify_queue),
+            export_queue: Some(export_queue),
+            export_bucket: Some(export_bucket),
         },
     }
 }
@@ -583,8 +661,15 @@ fn iam_in_step() {
         ("ingest", "ssm:GetParameter"),
         ("ingest", "dynamodb:PutItem"),
         ("disposition", "dynamodb:BatchGetItem"),
-        ("report", "dynamodb:BatchGetItem"),
-        ("report", "dynamodb:Scan"),
+        ("report", "dynamodb:PutItem"),
+        ("report", "dynamodb:GetItem"),
+        ("report", "sqs:SendMessage"),
+        ("export", "dynamodb:Query"),
+        ("export", "dynamodb:BatchGetItem"),
+        ("export", "dynamodb:GetItem"),
+        ("export", "dynamodb:UpdateItem"),
+        ("export", "s3:PutObject"),
+        ("report", "s3:GetObject"),
         ("watchdog", "sns:Publish"),
         ("watchdog", "dynamodb:UpdateItem"),
         ("watchdog", "ssm:GetParameter"),
@@ -642,7 +727,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
         checked.insert((removed.function.clone(), removed.action.clone()));
     }
     // Issue 13's bug, removed grant by grant: the queue and the team export need it.
-    for function in ["disposition", "report"] {
+    for function in ["disposition", "export"] {
         assert!(
             checked.contains(&(function.to_string(), "dynamodb:BatchGetItem".to_string())),
             "{function}: dynamodb:BatchGetItem is not among the grants its calls use"
@@ -655,6 +740,7 @@ fn removing_any_grant_the_code_uses_is_caught() {
         "watchdog",
         "notifier",
         "web",
+        "export",
     ] {
         assert!(
             checked.iter().any(|(f, _)| f == function),
@@ -730,6 +816,7 @@ fn every_function_client_can_record_its_calls() {
         "watchdog",
         "notifier",
         "web",
+        "export",
     ] {
         let main = root.join(format!("functions/{function}/src/main.rs"));
         let text = std::fs::read_to_string(&main).expect("the function's main");
@@ -771,7 +858,8 @@ fn every_call_the_suite_recorded_is_granted() {
             "report",
             "watchdog",
             "notifier",
-            "web"
+            "web",
+            "export"
         ]
         .iter()
         .all(|f| functions.contains(f)),

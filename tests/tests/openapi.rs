@@ -213,6 +213,7 @@ async fn apps() -> Apps {
         report: ReportApp {
             store: function_store("report", &table).await,
             contract: Arc::clone(&contract),
+            exports: Some(leadwatch_e2e::exports::exports_for(&table).await),
         },
         // As deployed without WebClientId: the sign-in routes answer that it is not set up.
         web: WebApp {

@@ -51,10 +51,12 @@ async fn server() -> Server {
     let contract = Arc::new(Contract::default_contract().expect("the built-in contract"));
     let listener = serve::bind(0).await.expect("bind a free loopback port");
     let base = serve::base_url(listener.local_addr().expect("bound address"));
-    let api = Api::new(store.clone(), Arc::clone(&contract)).with_ingest(
-        leadwatch_e2e::test_sources(),
-        leadwatch_core::LeadIds::development(),
-    );
+    let api = Api::new(store.clone(), Arc::clone(&contract))
+        .with_ingest(
+            leadwatch_e2e::test_sources(),
+            leadwatch_core::LeadIds::development(),
+        )
+        .with_exports(leadwatch_e2e::exports::exports_for(store.table_name()).await);
     tokio::spawn(serve::run(listener, api, std::future::pending()));
     Server {
         base,
@@ -175,7 +177,11 @@ impl Server {
             }
             Function::Report => {
                 leadwatch_api::report::handle(
-                    &ReportApp { store, contract },
+                    &ReportApp {
+                        store,
+                        contract,
+                        exports: None,
+                    },
                     leadwatch_e2e::signed_in(req),
                     now,
                 )
@@ -420,8 +426,9 @@ async fn report_routes_answer_as_the_report_handler_does() {
         "/reports/sla?from=2026-11&to=2026-11",
         "/reports/sla?from=2026-11&to=2026-11&team=ae-na",
         "/reports/sla",
-        "/export?status=mql",
         "/export?team=nobody",
+        "/exports?from=2026-11&to=2026-11",
+        "/exports/ex_unknown",
     ] {
         let over_http = s.get(path).await;
         let direct = s.direct(Function::Report, Method::GET, path).await;
@@ -442,15 +449,27 @@ async fn report_routes_answer_as_the_report_handler_does() {
     // And they are answers, not the 404 of a path nobody serves.
     let sla = s.get("/reports/sla?from=2026-11&to=2026-11").await;
     assert_eq!(sla.status, StatusCode::OK, "{}", sla.json);
+    // An export is a job (its id is random, so not compared): 202, then polled until
+    // done, then its CSV read back through the presigned link.
     let export = s.get("/export?status=mql").await;
-    assert_eq!(export.status, StatusCode::OK, "{}", export.json);
+    assert_eq!(export.status, StatusCode::ACCEPTED, "{}", export.json);
+    let poll = export.json["poll"]
+        .as_str()
+        .expect("a poll path")
+        .to_string();
+    assert_eq!(
+        export.headers.get(header::LOCATION).map(|v| v.as_bytes()),
+        Some(poll.as_bytes())
+    );
+    let done = leadwatch_e2e::exports::wait_for_job(|| async { s.get(&poll).await.json }, 60).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let (status, csv) =
+        leadwatch_e2e::exports::http_get(done["url"].as_str().expect("a link")).await;
+    assert_eq!(status, 200);
     assert!(
-        export
-            .json
-            .as_str()
-            .is_some_and(|csv| csv.contains("report@example-na.com")),
+        String::from_utf8_lossy(&csv).contains("report@example-na.com"),
         "{}",
-        export.json
+        String::from_utf8_lossy(&csv)
     );
 }
 

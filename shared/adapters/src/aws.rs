@@ -82,6 +82,16 @@ impl TimeBudget {
         max_attempts: 3,
     };
 
+    /// The export job: 900 s Lambda timeout for one export, many small queries,
+    /// BatchGetItems and part uploads of 8 MiB each (an attempt gets time for a part
+    /// on a slow link).
+    pub const EXPORT: TimeBudget = TimeBudget {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_secs(20),
+        operation: Duration::from_secs(60),
+        max_attempts: 3,
+    };
+
     /// The notifier: 30 s Lambda timeout for a batch of up to ten alerts, each a few
     /// delivery claims and records around its sends. An operation that fails fails its
     /// message only, which the queue retries.
@@ -205,6 +215,18 @@ pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     }
 }
 
+/// An S3 client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
+/// With an endpoint URL set (the local stack), buckets are addressed by path: a
+/// loopback endpoint has no per-bucket host names.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    if let Some(recorder) = calls::recorder_for(config) {
+        builder = builder.interceptor(recorder);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
 /// An SES (v2) client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
 pub fn sesv2_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     match calls::recorder_for(config) {
@@ -278,6 +300,7 @@ mod tests {
             TimeBudget::WATCHDOG,
             TimeBudget::NOTIFIER,
             TimeBudget::ROLLUP,
+            TimeBudget::EXPORT,
             TimeBudget::CLI,
         ] {
             assert!(budget.connect < budget.attempt, "{budget:?}");
@@ -290,5 +313,6 @@ mod tests {
         assert!(TimeBudget::WATCHDOG.operation * 2 < Duration::from_secs(60));
         assert!(TimeBudget::NOTIFIER.operation * 3 < Duration::from_secs(30));
         assert!(TimeBudget::ROLLUP.operation * 3 < Duration::from_secs(60));
+        assert!(TimeBudget::EXPORT.operation * 2 < Duration::from_secs(900));
     }
 }

@@ -31,7 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -90,6 +92,19 @@ impl RecordedCall {
             service: service.to_string(),
             operation: operation.to_string(),
             targets,
+        }
+    }
+}
+
+impl RecordedCall {
+    /// An S3 call on `resource`: `<bucket>/<key>`, or `<bucket>` for a bucket-level
+    /// call (see `s3_resource`).
+    pub fn of_s3(function: &str, operation: &str, resource: &str) -> RecordedCall {
+        RecordedCall {
+            function: function.to_string(),
+            service: "S3".to_string(),
+            operation: operation.to_string(),
+            targets: vec![target(resource, None, None, None)],
         }
     }
 }
@@ -249,6 +264,29 @@ impl Intercept for CallRecorder {
         "LeadwatchCallRecorder"
     }
 
+    // S3 names its bucket in the host or the path, which the request does not carry
+    // until its endpoint is resolved (after serialisation), and its body is the object's
+    // bytes: its calls are recorded from their input. This hook runs for presigned
+    // requests too, which is what a presigned link's GET is allowed by.
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            if metadata.service() == "S3" {
+                let resource = s3_resource(context.input());
+                self.record(&RecordedCall::of_s3(
+                    &self.function,
+                    metadata.name(),
+                    &resource,
+                ));
+            }
+        }
+        Ok(())
+    }
+
     // After serialisation, once per operation (not per retried attempt), with the body
     // that names the resources. Recording never fails the call.
     fn read_after_serialization(
@@ -258,6 +296,10 @@ impl Intercept for CallRecorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {
+            // S3 is recorded from its input (see `read_before_serialization`).
+            if metadata.service() == "S3" {
+                return Ok(());
+            }
             let body = context.request().body().bytes().unwrap_or_default();
             self.record(&RecordedCall::of(
                 &self.function,
@@ -268,6 +310,43 @@ impl Intercept for CallRecorder {
         }
         Ok(())
     }
+}
+
+/// `<bucket>/<key>` (or `<bucket>`) of the S3 operations Leadwatch makes; `?` for
+/// another, so that the IAM check names it.
+fn s3_resource(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> String {
+    use aws_sdk_s3::operation as op;
+    let object = |bucket: Option<&str>, key: Option<&str>| {
+        format!("{}/{}", bucket.unwrap_or("?"), key.unwrap_or("?"))
+    };
+    if let Some(i) = input.downcast_ref::<op::create_multipart_upload::CreateMultipartUploadInput>()
+    {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::upload_part::UploadPartInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) =
+        input.downcast_ref::<op::complete_multipart_upload::CompleteMultipartUploadInput>()
+    {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::abort_multipart_upload::AbortMultipartUploadInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::get_object::GetObjectInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::put_object::PutObjectInput>() {
+        return object(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<op::head_bucket::HeadBucketInput>() {
+        return i.bucket().unwrap_or("?").to_string();
+    }
+    if let Some(i) = input.downcast_ref::<op::create_bucket::CreateBucketInput>() {
+        return i.bucket().unwrap_or("?").to_string();
+    }
+    "?".to_string()
 }
 
 /// The function a configuration belongs to: its app name without [`APP_NAME_PREFIX`].
@@ -325,6 +404,22 @@ mod tests {
             part: part.map(Into::into),
             key: key.map(Into::into),
         }
+    }
+
+    #[test]
+    fn an_s3_call_is_recorded_from_its_input() {
+        use aws_sdk_s3::operation::upload_part::UploadPartInput;
+        use aws_smithy_runtime_api::client::interceptors::context::Input;
+        let input = UploadPartInput::builder()
+            .bucket("exports-b")
+            .key("exports/x.csv")
+            .build()
+            .unwrap();
+        assert_eq!(
+            super::s3_resource(&Input::erase(input)),
+            "exports-b/exports/x.csv"
+        );
+        assert_eq!(super::s3_resource(&Input::erase(42u8)), "?");
     }
 
     fn call(service: &str, operation: &str, body: &[u8]) -> Vec<Target> {

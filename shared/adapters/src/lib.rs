@@ -7,6 +7,7 @@ pub mod calls;
 pub mod change_stream;
 pub mod config;
 pub mod emf;
+pub mod exports;
 pub mod notify;
 pub mod secrets;
 pub mod store;

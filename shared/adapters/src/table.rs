@@ -18,9 +18,16 @@
 //! its state item (`genesis`); its second write moves them to the rows above (see the
 //! store's module docs: it makes a new lead one PutItem).
 //!
-//! Two sparse GSIs: `timers` holds only leads with a pending watchdog timer, sharded
-//! so that due timers are read by N small queries whose cost follows the number of due
-//! timers, never the table size; `team_queue` holds only open MQLs, per team, oldest first.
+//! Two sparse GSIs: `timers` holds only lead state items, sharded so that due timers
+//! are read by N small queries whose cost follows the number of due timers, never the
+//! table size; `team_queue` holds only open MQLs, per team, oldest first.
+//!
+//! `timers` is overloaded (issue 15, exports that stream): a lead with a pending
+//! watchdog timer sits in partition `T<n>` under its timer's time; every other lead sits
+//! in partition `M#<YYYY-MM of creation>#<n>` under its creation time. The watchdog
+//! queries only the `T<n>` partitions; an export of months M1..M2 queries the `M#`
+//! partitions of those months and the `T<n>` partitions filtered on `created_at`
+//! (projected), so it never scans the table.
 
 use serde::Serialize;
 
@@ -33,6 +40,9 @@ pub const TIMER_SHARD: &str = "timer_shard";
 pub const TIMER_AT: &str = "timer_at";
 pub const TIMER_KIND: &str = "timer_kind";
 pub const SLA_STEP: &str = "sla_step";
+/// A lead's creation time, epoch seconds: set once, never changed (so projecting it
+/// into `timers` costs no index write of its own).
+pub const CREATED_AT: &str = "created_at";
 
 pub const TEAM_QUEUE_INDEX: &str = "team_queue";
 pub const QUEUE_TEAM: &str = "queue_team";
@@ -41,6 +51,14 @@ pub const MQL_AT: &str = "mql_at";
 /// Timer shards: enough that one hot partition never throttles the watchdog, few enough
 /// that a run's fixed cost (one query per shard) stays small.
 pub const TIMER_SHARDS: u32 = 8;
+
+/// Shards of each month's partition of the leads without a pending timer (see the
+/// module docs): an export reads them in parallel-safe small queries, and a month of a
+/// million leads is spread over this many partitions.
+pub const MONTH_SHARDS: u32 = 16;
+
+/// The prefix of the month partitions of the `timers` index.
+pub const MONTH_SHARD_PREFIX: &str = "M#";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum KeyType {
@@ -84,7 +102,7 @@ pub fn table_definition() -> TableDefinition {
                 name: TIMERS_INDEX,
                 hash: (TIMER_SHARD, KeyType::S),
                 range: (TIMER_AT, KeyType::N),
-                projection: Projection::Include(vec![TIMER_KIND, SLA_STEP]),
+                projection: Projection::Include(vec![TIMER_KIND, SLA_STEP, CREATED_AT]),
             },
             IndexDefinition {
                 name: TEAM_QUEUE_INDEX,
@@ -149,14 +167,55 @@ impl TableDefinition {
     }
 }
 
+/// A stable hash of a lead id; spread evenly because lead ids are hashes.
+fn shard_hash(lead_id: &str) -> u32 {
+    lead_id.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    })
+}
+
 /// The timer shard of a lead: stable, and spread evenly because lead ids are hashes.
 pub fn timer_shard_of(lead_id: &str) -> String {
-    let n = lead_id.bytes().fold(0u32, |acc, b| {
-        acc.wrapping_mul(31).wrapping_add(u32::from(b))
-    });
-    format!("T{}", n % TIMER_SHARDS)
+    format!("T{}", shard_hash(lead_id) % TIMER_SHARDS)
+}
+
+/// Is `shard` one of the watchdog's timer partitions (`T<n>`), rather than a month
+/// partition of leads without a timer?
+pub fn is_timer_shard(shard: &str) -> bool {
+    shard.starts_with('T')
+}
+
+/// The month partition of a lead without a pending timer, created in `month`
+/// (`YYYY-MM`).
+pub fn month_shard_of(lead_id: &str, month: &str) -> String {
+    format!(
+        "{MONTH_SHARD_PREFIX}{month}#{}",
+        shard_hash(lead_id) % MONTH_SHARDS
+    )
+}
+
+/// Every partition of month `month` (`YYYY-MM`).
+pub fn month_shards(month: &str) -> impl Iterator<Item = String> + '_ {
+    (0..MONTH_SHARDS).map(move |n| format!("{MONTH_SHARD_PREFIX}{month}#{n}"))
 }
 
 pub fn all_timer_shards() -> impl Iterator<Item = String> {
     (0..TIMER_SHARDS).map(|n| format!("T{n}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_and_timer_partitions_never_meet() {
+        let id = "ld_0123456789abcdef";
+        let month = month_shard_of(id, "2026-11");
+        assert!(month.starts_with("M#2026-11#"), "{month}");
+        assert!(!is_timer_shard(&month));
+        assert!(is_timer_shard(&timer_shard_of(id)));
+        assert!(month_shards("2026-11").any(|s| s == month));
+        assert_eq!(month_shards("2026-11").count(), MONTH_SHARDS as usize);
+        assert!(all_timer_shards().all(|s| is_timer_shard(&s)));
+    }
 }

@@ -20,6 +20,7 @@ pub mod caller;
 pub mod disposition;
 pub mod entry;
 pub mod error;
+pub mod export;
 pub mod idempotency;
 pub mod ingest;
 pub mod report;
@@ -52,6 +53,8 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/queue", Function::Disposition),
     ("GET", "/reports/sla", Function::Report),
     ("GET", "/export", Function::Report),
+    ("POST", "/exports", Function::Report),
+    ("GET", "/exports/{id}", Function::Report),
 ];
 
 /// The Lambda function that serves a route.
@@ -93,9 +96,19 @@ impl Api {
                 store: store.clone(),
                 contract: Arc::clone(&contract),
             },
-            report: report::ReportApp { store, contract },
+            report: report::ReportApp {
+                store,
+                contract,
+                exports: None,
+            },
             web: None,
         }
+    }
+
+    /// Exports into `exports`' bucket, run where `exports` says.
+    pub fn with_exports(mut self, exports: export::Exports) -> Api {
+        self.report.exports = Some(exports);
+        self
     }
 
     /// Serve the web app's pages as well.

@@ -1,25 +1,24 @@
-//! The report route set: read-only views for ops. `leadwatch report` and
-//! `leadwatch export` in the CLI call the same [`sla_report`] and [`export_csv`], so the
-//! API and the terminal never disagree.
+//! The report route set: read-only views for ops. `leadwatch report` in the CLI calls
+//! the same [`sla_report`], and `leadwatch export` the same export reader and CSV
+//! writer as the export job, so the API and the terminal never disagree.
 //!
 //! * `GET /reports/sla?from=YYYY-MM&to=YYYY-MM[&team=T]`: SLA adherence and funnel
 //!   figures per month, read from the monthly rollup items (one query per month, no
 //!   table scan)
-//! * `GET /export[?status=mql][&team=T]`: one CSV row per lead with its handoff packet
+//! * `POST /exports`, `GET /exports/{id}`, `GET /export`: exports as jobs, see
+//!   [`crate::export`]
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 
 use leadwatch_adapters::store::{Store, StoreError};
 use leadwatch_core::lead::FieldError;
-use leadwatch_core::lifecycle::Status;
-use leadwatch_core::packet;
 use leadwatch_core::report::{build_report, Month, SlaReport, MAX_REPORT_MONTHS};
 use leadwatch_core::Contract;
 
@@ -32,6 +31,8 @@ use crate::request::{known_query_pairs, param};
 pub struct ReportApp {
     pub store: Store,
     pub contract: Arc<Contract>,
+    /// The export bucket and job runner; None: the export routes answer 503.
+    pub exports: Option<crate::export::Exports>,
 }
 
 /// The report routes, without a fallback, to be merged with other route sets.
@@ -39,7 +40,15 @@ pub fn routes(app: ReportApp) -> Router {
     let only_get = || async { method_not_allowed("GET") };
     Router::new()
         .route("/reports/sla", get(sla).fallback(only_get))
-        .route("/export", get(export).fallback(only_get))
+        .route("/export", get(crate::export::legacy).fallback(only_get))
+        .route(
+            "/exports",
+            post(crate::export::create).fallback(|| async { method_not_allowed("POST") }),
+        )
+        .route(
+            "/exports/{id}",
+            get(crate::export::status).fallback(only_get),
+        )
         .with_state(Arc::new(app))
 }
 
@@ -128,22 +137,6 @@ pub async fn sla_report(store: &Store, query: &ReportQuery) -> Result<SlaReport,
     ))
 }
 
-/// The CSV dossier: one row per lead with a handoff packet (leads that never became an
-/// MQL have none and are not exported).
-pub async fn export_csv(
-    store: &Store,
-    status: Option<Status>,
-    team: Option<&str>,
-) -> Result<Vec<u8>, StoreError> {
-    let leads = store.export_leads(status, team).await?;
-    let rows = leads
-        .iter()
-        .filter_map(|s| Some((s.status.as_str(), s.packet.as_ref()?)));
-    let mut out = Vec::new();
-    packet::write_csv(&mut out, rows).map_err(|e| StoreError::Aws(format!("csv: {e}")))?;
-    Ok(out)
-}
-
 async fn sla(
     State(app): State<Arc<ReportApp>>,
     SignedIn(caller): SignedIn,
@@ -162,64 +155,6 @@ async fn sla(
         .map_err(forbidden)?;
     let report = sla_report(&app.store, &query).await?;
     Ok(json_response(StatusCode::OK, &report))
-}
-
-async fn export(
-    State(app): State<Arc<ReportApp>>,
-    SignedIn(caller): SignedIn,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let pairs = known_query_pairs(&uri, &["status", "team"])?;
-    let mut errors = Vec::new();
-    let status = match param(&pairs, "status").map(str::trim) {
-        None | Some("") => None,
-        Some(s) => {
-            let parsed = Status::parse(s);
-            if parsed.is_none() {
-                let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                errors.push(FieldError::new(
-                    "status",
-                    format!(
-                        "\"{}\" is not a status ({})",
-                        leadwatch_core::text::clip(s, 40),
-                        known.join(", ")
-                    ),
-                ));
-            }
-            parsed
-        }
-    };
-    let team = param(&pairs, "team")
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    if let Some(t) = team {
-        if !app.contract.spec.teams.contains_key(t) {
-            errors.push(FieldError::new(
-                "team",
-                format!(
-                    "\"{}\" is not a team of the contract",
-                    leadwatch_core::text::clip(t, 60)
-                ),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
-    caller.may_read_reports(team).map_err(forbidden)?;
-    let csv = export_csv(&app.store, status, team).await?;
-    let text = String::from_utf8(csv).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"leadwatch-export.csv\"",
-            ),
-        ],
-        text,
-    )
-        .into_response())
 }
 
 #[cfg(test)]

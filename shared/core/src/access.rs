@@ -137,7 +137,7 @@ impl Caller {
             None => Err(Denied {
                 permission: "reports:all".into(),
                 reason: if self.has(Role::Manager) {
-                    "reports of all teams are for ops; name one of your teams".into()
+                    "reports of all teams are for ops; name one of your teams with team=".into()
                 } else {
                     "reports are for managers and ops".into()
                 },

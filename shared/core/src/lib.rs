@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod commands;
 pub mod contract;
 pub mod explain;
+pub mod export;
 pub mod intake;
 pub mod lead;
 pub mod lead_ids;

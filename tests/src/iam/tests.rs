@@ -35,7 +35,31 @@ fn deployment() -> Deployment {
         table: Some("t".into()),
         topic: Some("arn:aws:sns:us-east-1:123456789012:alerts".into()),
         notify_queue: Some("http://localhost:5000/123456789012/notify".into()),
+        export_queue: Some("http://localhost:5000/123456789012/exports".into()),
+        export_bucket: Some("exports-b".into()),
     }
+}
+
+#[test]
+fn export_calls_map_to_the_bucket_prefix_and_the_export_queue() {
+    let upload = RecordedCall::of_s3("export", "UploadPart", "exports-b/exports/ex_1.csv");
+    let need = &needs(&[upload], &deployment())[0];
+    assert_eq!(need.action, "s3:PutObject");
+    assert_eq!(need.resource, "${ExportBucket.Arn}/exports/ex_1.csv");
+    let other = RecordedCall::of_s3("export", "PutObject", "elsewhere/x");
+    assert!(!needs(&[other], &deployment())[0]
+        .resource
+        .contains("ExportBucket"));
+    let send = RecordedCall::of(
+        "report",
+        "SQS",
+        "SendMessage",
+        br#"{"QueueUrl":"http://localhost:5000/123456789012/exports","MessageBody":"{}"}"#,
+    );
+    assert_eq!(
+        needs(&[send], &deployment())[0].resource,
+        "${ExportQueue.Arn}"
+    );
 }
 
 const TABLE: &str = "${LeadsTable.Arn}";

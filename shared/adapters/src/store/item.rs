@@ -133,6 +133,11 @@ pub(super) fn state_item(
             }
         }
     }
+    // `timers` holds every state item (see `table`): under its pending timer in a `T<n>`
+    // partition, else under its creation time in its month's `M#` partition, which is
+    // what an export queries. `created_at` never changes, so it costs no index write.
+    let created = state.created_at.timestamp().to_string();
+    item.insert(table::CREATED_AT.into(), AttributeValue::N(created.clone()));
     if let Some((at, kind)) = state.next_timer() {
         item.insert(
             table::TIMER_SHARD.into(),
@@ -146,6 +151,13 @@ pub(super) fn state_item(
             table::TIMER_KIND.into(),
             AttributeValue::S(kind.as_str().into()),
         );
+    } else {
+        let month = state.created_at.format("%Y-%m").to_string();
+        item.insert(
+            table::TIMER_SHARD.into(),
+            AttributeValue::S(table::month_shard_of(&state.lead_id, &month)),
+        );
+        item.insert(table::TIMER_AT.into(), AttributeValue::N(created));
     }
     Ok(item)
 }
@@ -326,7 +338,31 @@ mod tests {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["doc", "lead_id", "pk", "sk", "sla_step", "status", "version"]
+            [
+                "created_at",
+                "doc",
+                "lead_id",
+                "pk",
+                "sk",
+                "sla_step",
+                "status",
+                "timer_at",
+                "timer_shard",
+                "version"
+            ]
+        );
+        // No pending timer: the lead sits in its month's partition of `timers`,
+        // under its creation time, where an export finds it.
+        let shard = match item.get("timer_shard") {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
+            other => panic!("timer_shard {other:?}"),
+        };
+        assert!(shard.starts_with("M#2026-11#"), "{shard}");
+        assert_eq!(
+            item.get("timer_at"),
+            Some(&aws_sdk_dynamodb::types::AttributeValue::N(
+                now.timestamp().to_string()
+            ))
         );
 
         let document = document_of(&item).unwrap();

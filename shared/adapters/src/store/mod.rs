@@ -58,6 +58,7 @@ use crate::aws::{dynamodb_client, sdk_config, TimeBudget};
 use crate::emf::Metrics;
 
 pub use deliveries::{DeliveryClaim, DeliveryRecord, DELIVERY_RECORD_DAYS};
+pub use export::{ExportJob, ExportReader, JobStatus, EXPORT_JOB_DAYS};
 pub use idempotency::StoredResponse;
 pub use item::lead_pk;
 pub use leads::{Change, Saved};
