@@ -488,6 +488,12 @@ class IdempotentParameterMismatch(DynamodbException):
 IDEMPOTENCY_WINDOW_SECONDS = 600
 
 
+def _wire_bytes(value):
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _idempotent_transactions() -> None:
     """TransactWriteItems with a ClientRequestToken, as DynamoDB documents it."""
     original = DynamoHandler.transact_write_items
@@ -505,6 +511,8 @@ def _idempotent_transactions() -> None:
         params = json.dumps(
             {k: v for k, v in self.body.items() if k != "ReturnConsumedCapacity"},
             sort_keys=True,
+            # Binary attributes arrive decoded: compare them in their wire form.
+            default=_wire_bytes,
         )
         if token in seen:
             if seen[token][0] != params:

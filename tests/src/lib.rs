@@ -60,6 +60,18 @@ pub async fn function_store(function: &str, table: &str) -> leadwatch_adapters::
     leadwatch_adapters::store::Store::new(leadwatch_adapters::aws::dynamodb_client(&config), table)
 }
 
+/// The monthly rollups of `table` brought up to date, as the rollup function keeps
+/// them in AWS: every record of the table's change stream counted (moto has the
+/// stream, not Lambda's event source mapping). The counting is recorded as the
+/// rollup function's calls; call it before reading a report or a dashboard. Counting
+/// twice counts nothing twice.
+pub async fn count_stream(table: &str) -> leadwatch_rollup::BatchSummary {
+    let store = function_store("rollup", table).await;
+    leadwatch_rollup::count_local_stream(&moto().sdk_config().await, &store, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("counting the change stream of {table}: {e}"))
+}
+
 /// A name (table, topic, queue) unique within this test binary.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

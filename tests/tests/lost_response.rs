@@ -56,6 +56,18 @@ fn fast_lane_mql(contract: &Contract) -> LeadState {
 
 #[tokio::test]
 async fn an_accept_whose_committed_transaction_lost_its_answer_gets_200_not_409() {
+    // With an idempotency key, the accept is a transaction (its record must be filed).
+    accept_losing_the_answer_of("TransactWriteItems", Some("accept-1")).await;
+}
+
+#[tokio::test]
+async fn an_accept_whose_committed_put_lost_its_answer_gets_200_not_409() {
+    // Without one, a single conditional PutItem: its retry fails its own version
+    // condition, and the store tells its own write from a lost race by the item.
+    accept_losing_the_answer_of("PutItem", None).await;
+}
+
+async fn accept_losing_the_answer_of(operation: &'static str, idempotency_key: Option<&str>) {
     let config = moto().sdk_config().await;
     let table = unique_name("lost");
     let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
@@ -64,7 +76,7 @@ async fn an_accept_whose_committed_transaction_lost_its_answer_gets_200_not_409(
     let lead = fast_lane_mql(&contract);
     store.import(std::slice::from_ref(&lead)).await.unwrap();
 
-    let lose = LoseResponses::new("TransactWriteItems", 1);
+    let lose = LoseResponses::new(operation, 1);
     let lossy = aws_sdk_dynamodb::config::Builder::from(&config)
         .interceptor(lose.clone())
         .build();
@@ -72,12 +84,16 @@ async fn an_accept_whose_committed_transaction_lost_its_answer_gets_200_not_409(
         store: Store::new(aws_sdk_dynamodb::Client::from_conf(lossy), &table),
         contract,
     };
-    let req = HttpRequest::builder()
+    let mut req = HttpRequest::builder()
         .method("POST")
         .uri(format!("/leads/{}/accept", lead.lead_id))
         .header("content-type", "application/json")
         .body(Body::Text("{}".into()))
         .unwrap();
+    if let Some(key) = idempotency_key {
+        req.headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+    }
     let r =
         leadwatch_api::disposition::handle(&app, signed_in(req), mql_at() + Duration::minutes(20))
             .await;
@@ -91,6 +107,7 @@ async fn an_accept_whose_committed_transaction_lost_its_answer_gets_200_not_409(
     assert_eq!(stored.status, Status::Sal);
     let history = store.history(&lead.lead_id).await.unwrap();
     assert_eq!(history.iter().filter(|e| e.kind == "accept").count(), 1);
+    leadwatch_e2e::count_stream(&table).await;
     let month = Month::of(mql_at().date_naive());
     let team = store
         .rollups(&[month])

@@ -508,6 +508,19 @@ async fn recount(store: &Store, emails: &[String]) -> BTreeMap<(String, String, 
 async fn every_metric_equals_a_recount_from_the_audit_records() {
     let s = stack("metrics").await;
     let emails = run_scenario(&s, 0x5EED_2026, 200).await;
+    // The rollup function counts the change stream: every version once, even when the
+    // stream is delivered again.
+    let first = leadwatch_e2e::count_stream(s.store.table_name()).await;
+    assert!(first.counted.added > 0, "{first:?}");
+    let again = leadwatch_e2e::count_stream(s.store.table_name()).await;
+    assert_eq!(
+        again.counted.added, 0,
+        "a replayed stream counts nothing: {again:?}"
+    );
+    assert_eq!(
+        again.counted.already_counted, first.counted.added,
+        "{again:?}"
+    );
 
     let month = Month::parse("2026-11").unwrap();
     let items = s.store.rollups(&[month]).await.unwrap();
@@ -727,6 +740,8 @@ async fn late_month(s: &Stack, tag: &str, day_one: DateTime<Utc>) {
         .await;
         assert_eq!(r.status(), StatusCode::OK, "{}", json_of(&r));
     }
+    // The rollup function's part: the month's counters, from the change stream.
+    leadwatch_e2e::count_stream(s.store.table_name()).await;
 }
 
 fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {

@@ -19,7 +19,7 @@ use leadwatch_core::state::{AuditEvent, LeadState};
 pub(super) const STATE_SK: &str = "STATE";
 /// The attribute holding a lead's state, genesis and journal: compressed JSON (see
 /// [`crate::store::document`]).
-const DOCUMENT: &str = "doc";
+pub(super) const DOCUMENT: &str = "doc";
 /// Before the compressed document: the state as plain JSON, and the genesis beside it.
 /// Items written so are still read.
 const LEGACY_STATE: &str = "state";

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::idempotency::{IdempotencyRecord, StoredResponse};
 use super::item::{
-    audit_put, document_of, lead_pk, state_item, Genesis, GenesisDocument, JournalEntry,
+    audit_put, document_of, lead_pk, state_item, Genesis, GenesisDocument, JournalEntry, DOCUMENT,
     MAX_JOURNAL, STATE_SK,
 };
 use super::rollups::encode_counts;
@@ -257,6 +257,7 @@ impl Store {
                 let genesis = genesis.as_ref().map(Genesis::kept);
                 state_item(&state, genesis.as_ref(), &journal, counts)?
             };
+            let written = item.get(DOCUMENT).cloned();
             let out = self
                 .client
                 .put_item()
@@ -273,6 +274,12 @@ impl Store {
                     let consumed = consumed_of(o.consumed_capacity.as_slice());
                     self.count_consumed(consumed);
                     Ok((state, consumed))
+                }
+                // The item already holds exactly this write: its answer was lost (a
+                // timeout, a 5xx) after it took effect, and the SDK's retry of it failed
+                // its own condition. That is this write's success, not a lost race.
+                None if self.holds(&state, written.as_ref()).await? => {
+                    Ok((state, Consumed::default()))
                 }
                 // For a new lead: created meanwhile, perhaps by a twin of this request;
                 // the retry reads the lead and its genesis and tells which.
@@ -365,6 +372,39 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Whether the lead's item is `state`'s version with document `written`, byte for
+    /// byte (the compression is deterministic, and the document holds the version's
+    /// timestamps): read strongly consistent, only after a conditional write failed.
+    async fn holds(
+        &self,
+        state: &LeadState,
+        written: Option<&AttributeValue>,
+    ) -> Result<bool, StoreError> {
+        let Some(written) = written else {
+            return Ok(false);
+        };
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(lead_pk(&state.lead_id)))
+            .key(table::SK, AttributeValue::S(STATE_SK.into()))
+            .projection_expression("#version, #doc")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#doc", DOCUMENT)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws)?;
+        let Some(item) = out.item else {
+            return Ok(false);
+        };
+        Ok(
+            item.get("version") == Some(&AttributeValue::N(state.version.to_string()))
+                && item.get(DOCUMENT) == Some(written),
+        )
     }
 
     /// Bulk-load lead states into an empty table (imports, backfills, load tests), 25

@@ -193,15 +193,13 @@ impl Store {
             if pending.is_empty() {
                 return Ok(());
             }
+            let expires = now.timestamp() + MARKER_TTL_SECONDS;
             let mut items = Vec::with_capacity(pending.len() * 4);
             for v in &pending {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(marker_key(&v.lead_id, v.version)))
-                    .item(
-                        table::TTL_ATTRIBUTE,
-                        AttributeValue::N((now.timestamp() + MARKER_TTL_SECONDS).to_string()),
-                    )
+                    .item(table::TTL_ATTRIBUTE, AttributeValue::N(expires.to_string()))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
                     .map_err(build_error)?;
@@ -239,7 +237,7 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items))
-                .client_request_token(chunk_token(&self.table, &pending))
+                .client_request_token(chunk_token(&self.table, expires, &pending))
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
@@ -292,11 +290,15 @@ impl Store {
     }
 }
 
-/// The ClientRequestToken of one chunk: the versions it counts. A retry of a chunk
-/// whose answer was lost is told it succeeded instead of finding its own markers.
-fn chunk_token(table: &str, versions: &[&CountedVersion]) -> String {
+/// The ClientRequestToken of one chunk: the versions it counts, and their markers'
+/// expiry (the rest of the request follows from the versions). A retry of a chunk whose
+/// answer was lost is told it succeeded instead of finding its own markers. A batch
+/// delivered again later stamps another expiry, so it is another request, not a
+/// mismatched reuse of the token: its markers' conditions drop what was counted.
+fn chunk_token(table: &str, expires: i64, versions: &[&CountedVersion]) -> String {
     let mut hash = Sha256::new();
     hash.update(table.as_bytes());
+    hash.update(expires.to_be_bytes());
     for v in versions {
         hash.update([0]);
         hash.update(v.lead_id.as_bytes());
