@@ -26,7 +26,7 @@ if [[ -n "$forbidden" ]]; then
   echo "leadwatch-core depends on crates the pure core must not link:"; echo "$forbidden"; exit 1
 fi
 # The backtest engine is for the CLI only: no Lambda may link it.
-for f in ingest disposition report watchdog notifier web export; do
+for f in ingest disposition report watchdog notifier web export rollup; do
   if cargo tree -p "leadwatch-$f" -e normal --prefix none --locked | grep -q '^leadwatch-backtest'; then
     echo "the $f function links leadwatch-backtest"; exit 1
   fi

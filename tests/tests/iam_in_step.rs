@@ -25,6 +25,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use leadwatch_adapters::calls::{read_recorded, RecordedCall, RECORD_ENV};
+use leadwatch_adapters::change_stream::{LocalStream, StreamStart};
 use leadwatch_adapters::store::Store;
 use leadwatch_api::caller::ClaimMapping;
 use leadwatch_api::ingest::signed_headers;
@@ -82,6 +83,19 @@ const ALLOWANCES: &[Allowance] = &[
         grant: "dynamodb:UpdateItem",
         reason: "A job the export queue refused is settled as failed at once; the \
                  scenario's queue takes every job.",
+    },
+    Allowance {
+        function: "rollup",
+        grant: "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
+        reason: "Added by SAM for the DynamoDB stream event source: Lambda's poller reads \
+                 the table's stream with the role and hands the records over; the code \
+                 reads no stream.",
+    },
+    Allowance {
+        function: "rollup",
+        grant: "sqs:SendMessage",
+        reason: "Added by SAM for the stream's OnFailure destination: Lambda sends what \
+                 keeps failing to RollupDLQ with the role; the code sends nothing.",
     },
     Allowance {
         function: "notifier",
@@ -371,6 +385,13 @@ fn run_scenario() -> Scenario {
     ];
     let mut watchdog =
         LambdaProcess::start("watchdog", &[&env[..], &topic, &replay, &links].concat());
+    // The rollup function, fed the table's stream as its event source mapping would.
+    let mut rollup = LambdaProcess::start("rollup", &env);
+    let mut stream = runtime.block_on(async {
+        LocalStream::open(&moto().sdk_config().await, &table, StreamStart::Oldest)
+            .await
+            .expect("open the table's stream")
+    });
     // Deployed without a sign-in client: the pages trust the session cookie only.
     let mut web = LambdaProcess::start(
         "web",
@@ -401,6 +422,8 @@ fn run_scenario() -> Scenario {
         );
         assert_eq!(status, 200, "{body}");
     }
+    let counted = count_stream(&runtime, &mut stream, &mut rollup);
+    assert!(counted > 0, "the late months' versions were counted");
     let summary = tick(&mut watchdog, utc(2026, 11, 1, 0, 0));
     assert_eq!(summary["contract_review"], "2026-10", "{summary}");
 
@@ -478,6 +501,7 @@ fn run_scenario() -> Scenario {
     // the report function records each and queues it, the export function reads the
     // timers index (or the team index) and BatchGetItem, writes the CSV to S3 and
     // settles the job, and the report function hands out a presigned link.
+    count_stream(&runtime, &mut stream, &mut rollup);
     let (status, report_body) = call(
         &mut report_fn,
         event("GET", "/reports/sla?from=2026-09&to=2026-11", None, after),
@@ -563,7 +587,7 @@ fn run_scenario() -> Scenario {
         String::from_utf8_lossy(&body)
     );
 
-    for lambda in [ingest, disposition, report_fn, watchdog, web] {
+    for lambda in [ingest, disposition, report_fn, watchdog, web, rollup] {
         lambda.stop();
     }
     runtime.block_on(async {
@@ -635,6 +659,34 @@ fn run_scenario() -> Scenario {
     }
 }
 
+/// What is new on the table's stream, through the rollup function, batch by batch;
+/// the versions it added.
+fn count_stream(
+    runtime: &tokio::runtime::Runtime,
+    stream: &mut LocalStream,
+    rollup: &mut LambdaProcess,
+) -> u64 {
+    let mut batches = Vec::new();
+    runtime.block_on(async {
+        while let Some(batch) = stream.next_event().await.expect("read the stream") {
+            batches.push(batch);
+        }
+    });
+    if batches.is_empty() {
+        return 0;
+    }
+    rollup
+        .invoke_all(batches)
+        .iter()
+        .map(|answer| {
+            assert_eq!(answer["unreadable"], 0, "{answer}");
+            answer["added"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{answer}"))
+        })
+        .sum()
+}
+
 fn template_grants() -> Grants {
     Grants::of_template(&repo_root().join("infra/template.yaml")).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -678,12 +730,13 @@ fn iam_in_step() {
         ("web", "dynamodb:GetItem"),
         ("web", "dynamodb:Query"),
         ("web", "dynamodb:PutItem"),
-        ("web", "dynamodb:UpdateItem"),
         ("notifier", "dynamodb:UpdateItem"),
         ("notifier", "dynamodb:GetItem"),
         ("notifier", "ssm:GetParameter"),
         ("notifier", "ses:SendEmail"),
         ("notifier", "sqs:ChangeMessageVisibility"),
+        ("rollup", "dynamodb:PutItem"),
+        ("rollup", "dynamodb:UpdateItem"),
     ] {
         assert!(
             needs

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use leadwatch_adapters::aws::{function_config, TimeBudget};
 use leadwatch_adapters::exports::ExportBucket;
 use leadwatch_adapters::store::Store;
+use leadwatch_adapters::warm;
 use leadwatch_api::export::{run_export, JobError};
 
 #[derive(Deserialize)]
@@ -29,6 +30,9 @@ async fn main() -> Result<(), Error> {
     let store = Store::from_config(&config);
     let bucket = ExportBucket::from_env(&config)
         .ok_or("LEADWATCH_EXPORT_BUCKET is not set: the export function needs its bucket")?;
+    // The first job's connection, opened now. A job's partition: all this role may
+    // read by key (infra/template.yaml).
+    warm::dynamodb(&store, "EXPORT#warm-up").await;
     let app = std::sync::Arc::new((store, bucket));
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = std::sync::Arc::clone(&app);

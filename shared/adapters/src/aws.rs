@@ -179,6 +179,15 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     }
 }
 
+/// A DynamoDB Streams client of `config`, for the local stack's stand-in for Lambda's
+/// event source mapping (no function reads a stream itself: in AWS the mapping's
+/// poller does, with the role's managed policy). Its calls are not recorded, as they
+/// are no function's.
+#[cfg(feature = "local-stream")]
+pub fn dynamodb_streams_client(config: &SdkConfig) -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(config)
+}
+
 /// An SNS client of `config`, recording its calls when [`calls::RECORD_ENV`] is set.
 pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
     match calls::recorder_for(config) {

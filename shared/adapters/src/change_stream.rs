@@ -165,7 +165,7 @@ mod local {
             table: &str,
             start: StreamStart,
         ) -> Result<Self, StoreError> {
-            let described = aws_sdk_dynamodb::Client::new(config)
+            let described = crate::aws::dynamodb_client(config)
                 .describe_table()
                 .table_name(table)
                 .send()
@@ -176,7 +176,7 @@ mod local {
                 .and_then(|t| t.latest_stream_arn)
                 .ok_or_else(|| failed(format!("table {table} has no stream")))?;
             let mut stream = LocalStream {
-                client: Client::new(config),
+                client: crate::aws::dynamodb_streams_client(config),
                 stream_arn,
                 start,
                 iterators: HashMap::new(),

@@ -13,10 +13,15 @@
 //! | alert-once marker         | `ONCE#<alert_id>` | `ONCE`                 |
 //! | delivery record (TTL)     | `DELIVERY#<alert_id>` | `<channel>#<recipient>` |
 //! | claimed signature (TTL)   | `SIG#<digest>`    | `SIG`                  |
+//! | counted-version marker (TTL) | `COUNTED#<lead_id>#<version>` | `COUNTED` |
+//! | export job (TTL)          | `EXPORT#<id>`     | `EXPORT`               |
 //!
-//! A lead written once so far keeps its first audit record and idempotency record in
-//! its state item (`genesis`); its second write moves them to the rows above (see the
-//! store's module docs: it makes a new lead one PutItem).
+//! A lead's state item carries its document compressed (`doc`: the state, and until a
+//! transaction files them, its first audit record and idempotency record, the
+//! `genesis`, and the audit events of later writes, the `journal`), so that most
+//! writes are one small PutItem (see the store's module docs). It also carries the
+//! rollup counters its version adds (`counts`): the table's stream (`NEW_IMAGE`) feeds
+//! them to the rollup function, which adds each version once (its marker).
 //!
 //! Two sparse GSIs: `timers` holds only lead state items, sharded so that due timers
 //! are read by N small queries whose cost follows the number of due timers, never the

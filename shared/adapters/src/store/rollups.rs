@@ -206,7 +206,7 @@ impl Store {
                 items.push(TransactWriteItem::builder().put(put).build());
             }
             // The counters of the chunk, merged per rollup item: one update each.
-            let mut merged: Vec<((String, String), Vec<(String, i64)>)> = Vec::new();
+            let mut merged: Vec<(RollupKey, Vec<(String, i64)>)> = Vec::new();
             for v in &pending {
                 for i in &v.increments {
                     let key = (i.month.clone(), i.dimension.clone());
@@ -289,6 +289,9 @@ impl Store {
         Err(StoreError::Conflict)
     }
 }
+
+/// A rollup item's (month, dimension).
+type RollupKey = (String, String);
 
 /// The ClientRequestToken of one chunk: the versions it counts, and their markers'
 /// expiry (the rest of the request follows from the versions). A retry of a chunk whose
