@@ -32,6 +32,20 @@ for f in ingest disposition report watchdog notifier web export rollup; do
   fi
 done
 
+echo "== zips: what each function links (issue 15: every arm64 zip at most 6 MB)"
+# The figures come from scripts/package.sh (arm64) or scripts/zip_size.sh (this machine),
+# full fat-LTO builds too long for CI. What CI can afford is to keep out what made the
+# zips too big before: the SDK's legacy HTTPS stack (hyper 0.14, rustls 0.21, ring),
+# aws-config's SSO clients, and code only the local stack or the CLI needs.
+for f in ingest disposition report watchdog notifier web export rollup; do
+  heavy="$(cargo tree -p "leadwatch-$f" -e normal --prefix none --locked \
+    | grep -E '^(hyper v0\.|rustls v0\.2[01]|ring v|h2 v0\.3|aws-sdk-sso|aws-sdk-ssooidc|aws-sdk-dynamodbstreams|leadwatch-cli|leadwatch-backtest) ' \
+    | sort -u || true)"
+  if [[ -n "$heavy" ]]; then
+    echo "the $f function links crates its zip cannot afford:"; echo "$heavy"; exit 1
+  fi
+done
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -11,7 +11,7 @@
 //! scripts/cold_start.sh        # builds the functions (profile `lambda`), then runs this
 //! ```
 //!
-//! or by hand, `LEADWATCH_FUNCTION_BIN_DIR=<dir of the six binaries> cargo test -p
+//! or by hand, `LEADWATCH_FUNCTION_BIN_DIR=<dir of the binaries> cargo test -p
 //! leadwatch-e2e --test cold_start -- --ignored --nocapture`
 //! (`LEADWATCH_COLD_START_RUNS`, default 5, cold starts per function and mode; each
 //! figure is their median). Without `LEADWATCH_FUNCTION_BIN_DIR` it measures the debug
@@ -41,13 +41,15 @@ use leadwatch_core::Contract;
 use leadwatch_e2e::runtime_api::{function_binary, ColdStart, HttpApiEvent, LambdaProcess};
 use leadwatch_e2e::{moto, test_caller, unique_name};
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 8] = [
     "ingest",
     "disposition",
     "report",
     "web",
     "watchdog",
     "notifier",
+    "export",
+    "rollup",
 ];
 
 const SOURCE_SECRETS: &str = r#"{"crm": "cold-crm-secret", "marketing": "cold-marketing-secret"}"#;
@@ -222,6 +224,23 @@ fn cold_start_and_first_invocation_of_every_function() {
             "watchdog" => json!({"version": "0", "id": "cold", "detail-type": "Scheduled Event",
                                  "source": "aws.events", "time": Utc::now().to_rfc3339(),
                                  "resources": [], "detail": {}}),
+            // A job the table does not hold (expired): looked up, logged, dropped.
+            "export" => json!({"Records": [
+                {"messageId": "m1", "receiptHandle": "r1", "body": "{\"export_id\": \"ex_cold\"}",
+                 "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                 "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:export",
+                 "awsRegion": "us-east-1"}
+            ]}),
+            // A stream record of a version that adds to no counter.
+            "rollup" => json!({"Records": [
+                {"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                 "awsRegion": "us-east-1",
+                 "dynamodb": {"Keys": {"pk": {"S": "LEAD#cold"}, "sk": {"S": "STATE"}},
+                              "NewImage": {"pk": {"S": "LEAD#cold"}, "sk": {"S": "STATE"},
+                                           "version": {"N": "1"}},
+                              "SequenceNumber": "1", "SizeBytes": 40,
+                              "StreamViewType": "NEW_IMAGE"}}
+            ]}),
             _ => alert_batch(&contract),
         }
     };
@@ -234,6 +253,10 @@ fn cold_start_and_first_invocation_of_every_function() {
             "ingest" => vec![("LEADWATCH_SOURCE_SECRETS", SOURCE_SECRETS.to_string())],
             "web" => vec![("LEADWATCH_WEB_SECRET_PARAMETER", web_secret.clone())],
             "watchdog" => vec![("LEADWATCH_ALERTS_TOPIC_ARN", topic.clone())],
+            "export" => vec![(
+                "LEADWATCH_EXPORT_BUCKET",
+                "leadwatch-cold-exports".to_string(),
+            )],
             "notifier" => vec![
                 ("LEADWATCH_EMAIL_FILE", email_path.clone()),
                 ("LEADWATCH_WEBHOOK_URL_AE_NA_SLACK", slack_url.clone()),
