@@ -69,7 +69,7 @@ pub struct LambdaProcess {
 }
 
 /// The path of a function binary of this workspace, built by the same `cargo test`
-/// run (`scripts/test.sh` builds every binary first: `cargo build --bins`).
+/// run (`scripts/test.sh` builds every binary first: `cargo build --workspace --bins`).
 pub fn function_binary(name: &str) -> PathBuf {
     // target/<profile>/deps/<test binary> -> target/<profile>/<name>
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -80,7 +80,7 @@ pub fn function_binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is not built; run `cargo build --bins` first (scripts/test.sh does)",
+        "{} is not built; run `cargo build --workspace --bins` first (scripts/test.sh does)",
         path.display()
     );
     path
