@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 
 use super::{GateFailure, Reason};
-use crate::contract::{Contract, Pillar};
+use crate::contract::{Contract, NameKey, Pillar};
 use crate::lead::{LeadProfile, Signal};
 
 /// `title_lower` is the lead's title lowercased ([`lowercase`]), shared with
@@ -78,9 +78,13 @@ pub(super) fn gates(
             fail("persona", format!("title \"{title}\" matches \"{word}\""));
         }
     }
-    for kind in &g.disqualifying_signals {
+    let keys = &contract.lookups().disqualifying;
+    for (kind, key) in g.disqualifying_signals.iter().zip(keys) {
         // Only what was sent by `now`: a backtest at an earlier instant must not see it.
-        if signals.iter().any(|s| &s.kind == kind && s.at <= now) {
+        if signals
+            .iter()
+            .any(|s| NameKey::of(&s.kind) == *key && &s.kind == kind && s.at <= now)
+        {
             let label = contract
                 .signal_type(kind)
                 .map_or(kind.as_str(), |t| t.label.as_str());
@@ -112,22 +116,24 @@ pub(super) fn fit_points(
         }
     };
     if let Some(e) = lead.employees {
-        if let Some(band) = rules
+        if let Some((i, band)) = rules
             .employee_bands
             .iter()
-            .find(|b| (b.min..=b.max).contains(&e))
+            .enumerate()
+            .find(|(_, b)| (b.min..=b.max).contains(&e))
         {
-            add(
-                "employee_band",
-                format!("{}-{} employees", band.min, band.max),
-                band.points,
+            // The contract wrote the label once; formatting it is the fallback.
+            let label = contract.lookups().band_labels.get(i).map_or_else(
+                || format!("{}-{} employees", band.min, band.max),
+                String::clone,
             );
+            add("employee_band", label, band.points);
         }
     }
     if let Some(industry) = &lead.industry {
         let mut buf = [0; 64];
         if let Some(points) = rules.industries.get(&*lowercase(industry, &mut buf)) {
-            add("industry", format!("industry {industry}"), *points);
+            add("industry", concat(&["industry ", industry]), *points);
         }
     }
     if let (Some(title), Some(lower)) = (&lead.title, title_lower) {
@@ -138,7 +144,7 @@ pub(super) fn fit_points(
         }) {
             add(
                 "persona",
-                format!("{} ({title})", persona.label),
+                concat(&[&persona.label, " (", title, ")"]),
                 persona.points,
             );
         }
@@ -151,6 +157,15 @@ pub(super) fn fit_points(
         );
     }
     total
+}
+
+/// The parts, joined, in one allocation of the exact size (`format!` guesses the size).
+fn concat(parts: &[&str]) -> String {
+    let mut joined = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        joined.push_str(part);
+    }
+    joined
 }
 
 /// `text.to_lowercase()`, written into `buf` when the text is ASCII and fits, as titles
