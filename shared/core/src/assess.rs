@@ -284,7 +284,7 @@ pub fn assess_with(
         }
         type_left -= given;
         item.given = given;
-        if given <= 0.0 {
+        if !item.gives() {
             continue;
         }
         behavioural[slot(kind.pillar)] += given;
@@ -295,8 +295,9 @@ pub fn assess_with(
     // sized once, now that the signals that give are known.
     let mut reasons = Vec::with_capacity(4 + giving + spec.negatives.len());
     let fit_raw = fit_points(lead, title_lower, contract, &mut reasons);
+    let fit_reasons = reasons.len();
     for item in &live {
-        if item.given <= 0.0 {
+        if !item.gives() {
             continue;
         }
         let (kind_name, kind) = (contract.signal_type_at(item.kind_index).0, item.kind);
@@ -417,7 +418,14 @@ pub fn assess_with(
         .and_then(|r| contract.select_sla_policy(fast_lane, fit_tier, &r.team))
         .map(str::to_string);
 
-    let mql_reason = explain(lead, &reasons, &failed_gates, now);
+    // The behavioural reasons follow the fit ones, one for each live signal that gives.
+    let label_ids = &contract.lookups().label_ids;
+    let evidence = live
+        .iter()
+        .filter(|item| item.gives())
+        .map(|item| label_ids[item.kind_index])
+        .zip(&reasons[fit_reasons..]);
+    let mql_reason = explain(lead, evidence, &failed_gates, now);
     Assessment {
         contract_version: contract.version().to_string(),
         assessed_at: now,
@@ -468,6 +476,14 @@ struct Live<'a> {
     decayed: f64,
     /// Points after the caps; the signal is a reason when this is above zero.
     given: f64,
+}
+
+impl Live<'_> {
+    /// The signal is a reason: its points after the caps are not at or below zero (NaN
+    /// would give, as it always has).
+    fn gives(&self) -> bool {
+        self.given > 0.0 || self.given.is_nan()
+    }
 }
 
 /// A pillar's place in the per-pillar sums.

@@ -323,8 +323,9 @@ pub(crate) struct Lookups {
     pub(crate) kind_keys: Vec<NameKey>,
     /// `fit.employee_bands[i]`'s label, "200-2000 employees".
     pub(crate) band_labels: Vec<String>,
-    /// `gates.disqualifying_signals`, each with its key.
-    pub(crate) disqualifying: Vec<NameKey>,
+    /// For each type of `signal_kinds`, the index of the first type with the same label:
+    /// `mql_reason` groups evidence by label, and comparing these compares the labels.
+    pub(crate) label_ids: Vec<usize>,
     /// `fast_lane.signals`: the index of each in `signal_kinds` (validation guarantees one).
     pub(crate) fast_lane: Vec<Option<usize>>,
     /// `spec.negatives` in map order: the index in `signal_kinds` of its `when_only` or
@@ -333,7 +334,8 @@ pub(crate) struct Lookups {
 }
 
 /// A name's length and first eight bytes: two names with different keys differ, so a
-/// lookup compares whole names only when the keys are equal (nearly always the match).
+/// lookup compares whole names only when the keys are equal (nearly always the match),
+/// and not even then for names of up to eight bytes, which the key holds whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NameKey {
     len: usize,
@@ -341,15 +343,24 @@ pub(crate) struct NameKey {
 }
 
 impl NameKey {
-    pub(crate) fn of(name: &str) -> NameKey {
+    fn of(name: &str) -> NameKey {
         let bytes = name.as_bytes();
-        let mut prefix = [0; 8];
-        let n = bytes.len().min(8);
-        prefix[..n].copy_from_slice(&bytes[..n]);
+        let prefix = match bytes.first_chunk::<8>() {
+            Some(first) => u64::from_le_bytes(*first),
+            None => bytes
+                .iter()
+                .rev()
+                .fold(0, |prefix, &b| prefix << 8 | u64::from(b)),
+        };
         NameKey {
             len: bytes.len(),
-            prefix: u64::from_le_bytes(prefix),
+            prefix,
         }
+    }
+
+    /// `name` is the name this key was made of.
+    fn matches(self, key: NameKey, mine: &str, name: &str) -> bool {
+        self == key && (self.len <= 8 || mine == name)
     }
 }
 
@@ -364,11 +375,15 @@ impl Lookups {
                 .iter()
                 .map(|b| format!("{}-{} employees", b.min, b.max))
                 .collect(),
-            disqualifying: spec
-                .gates
-                .disqualifying_signals
+            label_ids: signal_kinds
                 .iter()
-                .map(|n| NameKey::of(n))
+                .enumerate()
+                .map(|(i, (_, t))| {
+                    signal_kinds
+                        .iter()
+                        .position(|(_, other)| other.label == t.label)
+                        .unwrap_or(i)
+                })
                 .collect(),
             fast_lane: spec.fast_lane.signals.iter().map(|n| index_of(n)).collect(),
             negative_triggers: spec
@@ -460,7 +475,7 @@ impl Contract {
             .kind_keys
             .iter()
             .zip(&self.signal_kinds)
-            .position(|(k, (name, _))| *k == key && name == kind)
+            .position(|(k, (name, _))| k.matches(key, name, kind))
     }
 
     /// The type at `index` of [`Contract::signal_types`], with its name.

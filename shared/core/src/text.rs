@@ -105,6 +105,28 @@ pub fn clip_into(out: &mut String, text: &str, max_chars: usize) {
 /// a space or a control character, and each character is one byte.
 fn clip_ascii_into(out: &mut String, text: &str, max_chars: usize) {
     let start = out.len();
+    // Tidy text (no control character, no space at either end or next to another) is
+    // copied as it is.
+    let mut after_space = true;
+    let tidy = text.bytes().all(|b| {
+        let keep = !(b.is_ascii_control() || (b == b' ' && after_space));
+        after_space = b == b' ';
+        keep
+    }) && !text.ends_with(' ');
+    if tidy {
+        out.push_str(text);
+    } else {
+        clip_words_into(out, text);
+    }
+    if out.len() - start > max_chars {
+        out.truncate(start + max_chars.saturating_sub(1));
+        out.push('…');
+    }
+}
+
+/// The words of ASCII `text`, one space apart: what cleaning leaves of it.
+fn clip_words_into(out: &mut String, text: &str) {
+    let start = out.len();
     for word in text
         .split(|c: char| c == ' ' || c.is_ascii_control())
         .filter(|word| !word.is_empty())
@@ -113,10 +135,6 @@ fn clip_ascii_into(out: &mut String, text: &str, max_chars: usize) {
             out.push(' ');
         }
         out.push_str(word);
-    }
-    if out.len() - start > max_chars {
-        out.truncate(start + max_chars.saturating_sub(1));
-        out.push('…');
     }
 }
 

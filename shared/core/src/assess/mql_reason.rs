@@ -10,6 +10,8 @@ use crate::lead::LeadProfile;
 /// and detail.
 #[derive(Clone, Copy, Default)]
 struct Group<'a> {
+    /// Equal for equal labels (the contract's `label_ids`).
+    label_id: usize,
     label: &'a str,
     points: f64,
     count: u64,
@@ -26,9 +28,12 @@ const INLINE_GROUPS: usize = 16;
 ///
 /// Written straight into one `String` (no part strings joined at the end): it is built on
 /// every assessment, and the pieces used to cost a dozen allocations.
-pub(super) fn explain(
+///
+/// `evidence` is the behavioural reasons, each with its label's id: the only reasons with
+/// a time, so the only ones a line lists.
+pub(super) fn explain<'a>(
     lead: &LeadProfile,
-    reasons: &[Reason],
+    evidence: impl Iterator<Item = (usize, &'a Reason)> + Clone,
     failed_gates: &[GateFailure],
     now: DateTime<Utc>,
 ) -> String {
@@ -72,8 +77,8 @@ pub(super) fn explain(
     }
     // Group behavioural evidence by label; strongest first. There are at most as many
     // groups as pieces of evidence.
-    let evidence = || reasons.iter().filter(|r| r.at.is_some() && r.points > 0.0);
-    let most = evidence().count();
+    let evidence = evidence.filter(|(_, r)| r.at.is_some() && r.points > 0.0);
+    let most = evidence.clone().count();
     let mut inline = [Group::default(); INLINE_GROUPS];
     let mut heap = Vec::new();
     let slots: &mut [Group] = if most <= INLINE_GROUPS {
@@ -83,9 +88,9 @@ pub(super) fn explain(
         &mut heap
     };
     let mut len = 0;
-    for r in evidence() {
+    for (label_id, r) in evidence {
         let at = r.at.unwrap_or(now);
-        if let Some(g) = slots[..len].iter_mut().find(|g| g.label == r.label) {
+        if let Some(g) = slots[..len].iter_mut().find(|g| g.label_id == label_id) {
             g.points += r.points;
             g.count += 1;
             if at > g.latest {
@@ -94,6 +99,7 @@ pub(super) fn explain(
             }
         } else if let Some(slot) = slots.get_mut(len) {
             *slot = Group {
+                label_id,
                 label: &r.label,
                 points: r.points,
                 count: 1,
@@ -103,9 +109,26 @@ pub(super) fn explain(
             len += 1;
         }
     }
-    let groups = &mut slots[..len];
-    groups.sort_by(|a, b| b.points.total_cmp(&a.points));
-    for g in groups.iter().take(3) {
+    let groups = &slots[..len];
+    // The three strongest, ties in the order they came: the first three of a stable sort
+    // by points, descending, without sorting the rest.
+    let mut listed = [usize::MAX; 3];
+    for k in 0..listed.len() {
+        let mut best: Option<usize> = None;
+        for (i, g) in groups.iter().enumerate() {
+            if listed[..k].contains(&i) {
+                continue;
+            }
+            if best.is_none_or(|b| g.points.total_cmp(&groups[b].points).is_gt()) {
+                best = Some(i);
+            }
+        }
+        match best {
+            Some(i) => listed[k] = i,
+            None => break,
+        }
+    }
+    for g in listed.iter().filter_map(|&i| groups.get(i)) {
         line.push_str("; ");
         line.push_str(g.label);
         match g.count {

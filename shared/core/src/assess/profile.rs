@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 
 use super::{GateFailure, Reason};
-use crate::contract::{Contract, NameKey, Pillar};
+use crate::contract::{Contract, Pillar};
 use crate::lead::{LeadProfile, Signal};
 
 /// `title_lower` is the lead's title lowercased ([`lowercase`]), shared with
@@ -78,13 +78,9 @@ pub(super) fn gates(
             fail("persona", format!("title \"{title}\" matches \"{word}\""));
         }
     }
-    let keys = &contract.lookups().disqualifying;
-    for (kind, key) in g.disqualifying_signals.iter().zip(keys) {
+    for kind in &g.disqualifying_signals {
         // Only what was sent by `now`: a backtest at an earlier instant must not see it.
-        if signals
-            .iter()
-            .any(|s| NameKey::of(&s.kind) == *key && &s.kind == kind && s.at <= now)
-        {
+        if signals.iter().any(|s| &s.kind == kind && s.at <= now) {
             let label = contract
                 .signal_type(kind)
                 .map_or(kind.as_str(), |t| t.label.as_str());
