@@ -94,7 +94,7 @@ pub(super) fn fit_points(
     lead: &LeadProfile,
     title_lower: Option<&str>,
     contract: &Contract,
-    reasons: &mut Vec<Reason>,
+    reasons: &mut super::Staged,
 ) -> f64 {
     let rules = &contract.spec.fit;
     let mut total = 0.0;
