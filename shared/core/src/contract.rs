@@ -310,6 +310,94 @@ pub struct Contract {
     /// name with several keys, while a scan of this list compares lengths first and the
     /// bytes of the one or two names of the same length.
     signal_kinds: Vec<(String, SignalType)>,
+    /// What every assessment would otherwise work out again from `spec` (see [`Lookups`]).
+    lookups: Lookups,
+}
+
+/// Per-contract tables for the assessment, built once with the contract: each assessment
+/// used to compare a lead's signal names with every type's name, format the same band
+/// labels and match negatives and the fast lane by name again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lookups {
+    /// The key of each name of `signal_kinds`, in the same order.
+    pub(crate) kind_keys: Vec<NameKey>,
+    /// `fit.employee_bands[i]`'s label, "200-2000 employees".
+    pub(crate) band_labels: Vec<String>,
+    /// For each type of `signal_kinds`, the index of the first type with the same label:
+    /// `mql_reason` groups evidence by label, and comparing these compares the labels.
+    pub(crate) label_ids: Vec<usize>,
+    /// `fast_lane.signals`: the index of each in `signal_kinds` (validation guarantees one).
+    pub(crate) fast_lane: Vec<Option<usize>>,
+    /// `spec.negatives` in map order: the index in `signal_kinds` of its `when_only` or
+    /// `when_present` type.
+    pub(crate) negative_triggers: Vec<Option<usize>>,
+}
+
+/// A name's length and first eight bytes: two names with different keys differ, so a
+/// lookup compares whole names only when the keys are equal (nearly always the match),
+/// and not even then for names of up to eight bytes, which the key holds whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameKey {
+    len: usize,
+    prefix: u64,
+}
+
+impl NameKey {
+    fn of(name: &str) -> NameKey {
+        let bytes = name.as_bytes();
+        let prefix = match bytes.first_chunk::<8>() {
+            Some(first) => u64::from_le_bytes(*first),
+            None => bytes
+                .iter()
+                .rev()
+                .fold(0, |prefix, &b| prefix << 8 | u64::from(b)),
+        };
+        NameKey {
+            len: bytes.len(),
+            prefix,
+        }
+    }
+
+    /// `name` is the name this key was made of.
+    fn matches(self, key: NameKey, mine: &str, name: &str) -> bool {
+        self == key && (self.len <= 8 || mine == name)
+    }
+}
+
+impl Lookups {
+    fn build(spec: &ContractSpec, signal_kinds: &[(String, SignalType)]) -> Lookups {
+        let index_of = |name: &str| signal_kinds.iter().position(|(n, _)| n == name);
+        Lookups {
+            kind_keys: signal_kinds.iter().map(|(n, _)| NameKey::of(n)).collect(),
+            band_labels: spec
+                .fit
+                .employee_bands
+                .iter()
+                .map(|b| format!("{}-{} employees", b.min, b.max))
+                .collect(),
+            label_ids: signal_kinds
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| {
+                    signal_kinds
+                        .iter()
+                        .position(|(_, other)| other.label == t.label)
+                        .unwrap_or(i)
+                })
+                .collect(),
+            fast_lane: spec.fast_lane.signals.iter().map(|n| index_of(n)).collect(),
+            negative_triggers: spec
+                .negatives
+                .values()
+                .map(|n| {
+                    n.when_only
+                        .as_deref()
+                        .or(n.when_present.as_deref())
+                        .and_then(index_of)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Everything wrong with a contract file, one line per problem.
@@ -347,15 +435,17 @@ impl Contract {
         delivery::check(&spec, &mut |problem| problems.push(problem));
         intake::check(&spec, &mut problems);
         if problems.is_empty() {
-            let signal_kinds = spec
+            let signal_kinds: Vec<(String, SignalType)> = spec
                 .signals
                 .iter()
                 .map(|(name, kind)| (name.clone(), kind.clone()))
                 .collect();
+            let lookups = Lookups::build(&spec, &signal_kinds);
             Ok(Contract {
                 spec,
                 calendars,
                 signal_kinds,
+                lookups,
             })
         } else {
             Err(ContractErrors(problems))
@@ -375,10 +465,27 @@ impl Contract {
     }
 
     pub fn signal_type(&self, kind: &str) -> Option<&SignalType> {
-        self.signal_kinds
+        self.signal_index(kind).map(|i| &self.signal_kinds[i].1)
+    }
+
+    /// The position of type `kind` in [`Contract::signal_types`].
+    pub(crate) fn signal_index(&self, kind: &str) -> Option<usize> {
+        let key = NameKey::of(kind);
+        self.lookups
+            .kind_keys
             .iter()
-            .find(|(name, _)| name == kind)
-            .map(|(_, signal_type)| signal_type)
+            .zip(&self.signal_kinds)
+            .position(|(k, (name, _))| k.matches(key, name, kind))
+    }
+
+    /// The type at `index` of [`Contract::signal_types`], with its name.
+    pub(crate) fn signal_type_at(&self, index: usize) -> (&str, &SignalType) {
+        let (name, signal_type) = &self.signal_kinds[index];
+        (name, signal_type)
+    }
+
+    pub(crate) fn lookups(&self) -> &Lookups {
+        &self.lookups
     }
 
     /// The signal types by name, in name order (the order of `spec.signals`).

@@ -62,6 +62,10 @@ pub fn clip(text: &str, max_chars: usize) -> String {
 /// [`clip`], appended to `out`: a caller building a line writes the clipped text in place
 /// instead of allocating it first.
 pub fn clip_into(out: &mut String, text: &str, max_chars: usize) {
+    if text.is_ascii() {
+        clip_ascii_into(out, text, max_chars);
+        return;
+    }
     let start = out.len();
     let mut last_space = true;
     for c in text.chars() {
@@ -93,6 +97,44 @@ pub fn clip_into(out: &mut String, text: &str, max_chars: usize) {
             .map_or(out.len() - start, |(i, _)| i);
         out.truncate(start + keep);
         out.push('…');
+    }
+}
+
+/// [`clip_into`] for ASCII text, the usual case (a page path, a short reply), word by word
+/// instead of character by character: ASCII holds no format character, its whitespace is
+/// a space or a control character, and each character is one byte.
+fn clip_ascii_into(out: &mut String, text: &str, max_chars: usize) {
+    let start = out.len();
+    // Tidy text (no control character, no space at either end or next to another) is
+    // copied as it is.
+    let mut after_space = true;
+    let tidy = text.bytes().all(|b| {
+        let keep = !(b.is_ascii_control() || (b == b' ' && after_space));
+        after_space = b == b' ';
+        keep
+    }) && !text.ends_with(' ');
+    if tidy {
+        out.push_str(text);
+    } else {
+        clip_words_into(out, text);
+    }
+    if out.len() - start > max_chars {
+        out.truncate(start + max_chars.saturating_sub(1));
+        out.push('…');
+    }
+}
+
+/// The words of ASCII `text`, one space apart: what cleaning leaves of it.
+fn clip_words_into(out: &mut String, text: &str) {
+    let start = out.len();
+    for word in text
+        .split(|c: char| c == ' ' || c.is_ascii_control())
+        .filter(|word| !word.is_empty())
+    {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push_str(word);
     }
 }
 
@@ -152,6 +194,38 @@ mod tests {
         }
         assert_eq!(clip("x", 0), "…");
         assert_eq!(clip("", 0), "");
+    }
+
+    /// The general path of `clip_into`, for comparing the ASCII one with.
+    fn clip_chars(text: &str, max_chars: usize) -> String {
+        let mut out = String::from("> ");
+        // A non-ASCII character cut off at once keeps the general path, and drops out.
+        let long = format!("{text}\u{200B}");
+        clip_into(&mut out, &long, max_chars);
+        out
+    }
+
+    #[test]
+    fn the_ascii_path_clips_as_the_general_one_does() {
+        // Every string of up to five characters from an alphabet with a letter, a space,
+        // a tab, a newline, DEL and an escape, at every length limit around it.
+        let alphabet = ['a', ' ', '\t', '\n', '\u{7f}', '\u{1b}', 'Z'];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.len() == texts.last().map_or(0, String::len))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        for text in &texts {
+            for max in 0..7 {
+                let mut out = String::from("> ");
+                clip_into(&mut out, text, max);
+                assert_eq!(out, clip_chars(text, max), "{text:?} {max}");
+            }
+        }
     }
 
     #[test]

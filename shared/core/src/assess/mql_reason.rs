@@ -1,34 +1,70 @@
 //! The assessment's `mql_reason`: the one line a person reads first, built from the
 //! profile and the strongest evidence. Prose, so it lives apart from the arithmetic.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Utc};
 
-use super::{GateFailure, Reason};
+use super::{push_i64, push_u64, GateFailure, Reason};
 use crate::lead::LeadProfile;
+
+/// The evidence of one signal label: its points, how many signals, the latest one's time
+/// and detail.
+#[derive(Clone, Copy, Default)]
+struct Group<'a> {
+    /// Equal for equal labels (the contract's `label_ids`).
+    label_id: usize,
+    label: &'a str,
+    points: f64,
+    count: u64,
+    latest: DateTime<Utc>,
+    detail: Option<&'a str>,
+}
+
+/// Groups kept on the stack: a lead rarely has more pieces of live evidence than this,
+/// and a heap list cost an allocation (and a reallocation past eight) on every assessment.
+const INLINE_GROUPS: usize = 16;
 
 /// The one-line reason a person reads first:
 /// "VP RevOps at a 250-person SaaS; pricing page twice yesterday; LinkedIn reply asking about integrations".
 ///
 /// Written straight into one `String` (no part strings joined at the end): it is built on
 /// every assessment, and the pieces used to cost a dozen allocations.
-pub(super) fn explain(
+///
+/// `evidence` is the behavioural reasons, each with its label's id: the only reasons with
+/// a time, so the only ones a line lists.
+pub(super) fn explain<'a>(
     lead: &LeadProfile,
-    reasons: &[Reason],
+    evidence: impl Iterator<Item = (usize, &'a Reason)> + Clone,
     failed_gates: &[GateFailure],
     now: DateTime<Utc>,
 ) -> String {
     let mut line = String::with_capacity(192);
-    // `write!` into a String cannot fail.
     line.push_str(lead.title.as_deref().unwrap_or("Lead"));
-    let _ = match (lead.employees, &lead.industry, &lead.company) {
-        (Some(e), Some(ind), _) => write!(line, " at a {e}-person {ind} company"),
-        (Some(e), None, Some(c)) => write!(line, " at {c} ({e} people)"),
-        (None, _, Some(c)) => write!(line, " at {c}"),
-        (Some(e), None, None) => write!(line, " at a {e}-person company"),
-        (None, _, None) => Ok(()),
-    };
+    match (lead.employees, &lead.industry, &lead.company) {
+        (Some(e), Some(ind), _) => {
+            line.push_str(" at a ");
+            push_u64(&mut line, e.into());
+            line.push_str("-person ");
+            line.push_str(ind);
+            line.push_str(" company");
+        }
+        (Some(e), None, Some(c)) => {
+            line.push_str(" at ");
+            line.push_str(c);
+            line.push_str(" (");
+            push_u64(&mut line, e.into());
+            line.push_str(" people)");
+        }
+        (None, _, Some(c)) => {
+            line.push_str(" at ");
+            line.push_str(c);
+        }
+        (Some(e), None, None) => {
+            line.push_str(" at a ");
+            push_u64(&mut line, e.into());
+            line.push_str("-person company");
+        }
+        (None, _, None) => {}
+    }
     if !failed_gates.is_empty() {
         line.push_str("; disqualified by gate ");
         for (i, gate) in failed_gates.iter().enumerate() {
@@ -39,39 +75,81 @@ pub(super) fn explain(
         }
         return line;
     }
-    // Group behavioural evidence by type; strongest first.
-    // (label, points, count, latest, latest detail) per signal label.
-    type Group<'a> = (&'a str, f64, usize, DateTime<Utc>, Option<&'a str>);
-    // Room for the usual handful of signal types without growing.
-    let mut groups: Vec<Group> = Vec::with_capacity(8);
-    for r in reasons.iter().filter(|r| r.at.is_some() && r.points > 0.0) {
+    // Group behavioural evidence by label; strongest first. There are at most as many
+    // groups as pieces of evidence.
+    let evidence = evidence.filter(|(_, r)| r.at.is_some() && r.points > 0.0);
+    let most = evidence.clone().count();
+    let mut inline = [Group::default(); INLINE_GROUPS];
+    let mut heap = Vec::new();
+    let slots: &mut [Group] = if most <= INLINE_GROUPS {
+        &mut inline[..most]
+    } else {
+        heap.resize(most, Group::default());
+        &mut heap
+    };
+    let mut len = 0;
+    for (label_id, r) in evidence {
         let at = r.at.unwrap_or(now);
-        if let Some(g) = groups.iter_mut().find(|g| g.0 == r.label) {
-            g.1 += r.points;
-            g.2 += 1;
-            if at > g.3 {
-                g.3 = at;
-                g.4 = r.detail.as_deref().or(g.4);
+        if let Some(g) = slots[..len].iter_mut().find(|g| g.label_id == label_id) {
+            g.points += r.points;
+            g.count += 1;
+            if at > g.latest {
+                g.latest = at;
+                g.detail = r.detail.as_deref().or(g.detail);
             }
-        } else {
-            groups.push((&r.label, r.points, 1, at, r.detail.as_deref()));
+        } else if let Some(slot) = slots.get_mut(len) {
+            *slot = Group {
+                label_id,
+                label: &r.label,
+                points: r.points,
+                count: 1,
+                latest: at,
+                detail: r.detail.as_deref(),
+            };
+            len += 1;
         }
     }
-    groups.sort_by(|a, b| b.1.total_cmp(&a.1));
-    for &(label, _, count, latest, detail) in groups.iter().take(3) {
+    let groups = &slots[..len];
+    // The three strongest, ties in the order they came: the first three of a stable sort
+    // by points, descending, without sorting the rest.
+    let mut listed = [usize::MAX; 3];
+    for k in 0..listed.len() {
+        let mut best: Option<usize> = None;
+        for (i, g) in groups.iter().enumerate() {
+            if listed[..k].contains(&i) {
+                continue;
+            }
+            if best.is_none_or(|b| g.points.total_cmp(&groups[b].points).is_gt()) {
+                best = Some(i);
+            }
+        }
+        match best {
+            Some(i) => listed[k] = i,
+            None => break,
+        }
+    }
+    for g in listed.iter().filter_map(|&i| groups.get(i)) {
         line.push_str("; ");
-        line.push_str(label);
-        let _ = match count {
-            1 => Ok(()),
-            2 => line.write_str(" twice"),
-            n => write!(line, " {n} times"),
-        };
-        let _ = match (now.date_naive() - latest.date_naive()).num_days() {
-            0 => line.write_str(" today"),
-            1 => line.write_str(" yesterday"),
-            n => write!(line, " {n} days ago"),
-        };
-        if let Some(detail) = detail {
+        line.push_str(g.label);
+        match g.count {
+            1 => {}
+            2 => line.push_str(" twice"),
+            n => {
+                line.push(' ');
+                push_u64(&mut line, n);
+                line.push_str(" times");
+            }
+        }
+        match (now.date_naive() - g.latest.date_naive()).num_days() {
+            0 => line.push_str(" today"),
+            1 => line.push_str(" yesterday"),
+            n => {
+                line.push(' ');
+                push_i64(&mut line, n);
+                line.push_str(" days ago");
+            }
+        }
+        if let Some(detail) = g.detail {
             line.push_str(" (");
             crate::text::clip_into(&mut line, detail, 60);
             line.push(')');

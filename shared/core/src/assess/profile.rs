@@ -94,7 +94,7 @@ pub(super) fn fit_points(
     lead: &LeadProfile,
     title_lower: Option<&str>,
     contract: &Contract,
-    reasons: &mut Vec<Reason>,
+    reasons: &mut super::Staged,
 ) -> f64 {
     let rules = &contract.spec.fit;
     let mut total = 0.0;
@@ -112,22 +112,24 @@ pub(super) fn fit_points(
         }
     };
     if let Some(e) = lead.employees {
-        if let Some(band) = rules
+        if let Some((i, band)) = rules
             .employee_bands
             .iter()
-            .find(|b| (b.min..=b.max).contains(&e))
+            .enumerate()
+            .find(|(_, b)| (b.min..=b.max).contains(&e))
         {
-            add(
-                "employee_band",
-                format!("{}-{} employees", band.min, band.max),
-                band.points,
+            // The contract wrote the label once; formatting it is the fallback.
+            let label = contract.lookups().band_labels.get(i).map_or_else(
+                || format!("{}-{} employees", band.min, band.max),
+                String::clone,
             );
+            add("employee_band", label, band.points);
         }
     }
     if let Some(industry) = &lead.industry {
         let mut buf = [0; 64];
         if let Some(points) = rules.industries.get(&*lowercase(industry, &mut buf)) {
-            add("industry", format!("industry {industry}"), *points);
+            add("industry", concat(&["industry ", industry]), *points);
         }
     }
     if let (Some(title), Some(lower)) = (&lead.title, title_lower) {
@@ -138,7 +140,7 @@ pub(super) fn fit_points(
         }) {
             add(
                 "persona",
-                format!("{} ({title})", persona.label),
+                concat(&[&persona.label, " (", title, ")"]),
                 persona.points,
             );
         }
@@ -151,6 +153,15 @@ pub(super) fn fit_points(
         );
     }
     total
+}
+
+/// The parts, joined, in one allocation of the exact size (`format!` guesses the size).
+fn concat(parts: &[&str]) -> String {
+    let mut joined = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        joined.push_str(part);
+    }
+    joined
 }
 
 /// `text.to_lowercase()`, written into `buf` when the text is ASCII and fits, as titles
