@@ -231,13 +231,13 @@ async fn rollups_stay_exact_under_concurrent_mqls_and_a_replayed_stream() {
     }
 
     // Two consumers racing over the same stream (a batch delivered twice, at once),
-    // then a third reading it all again: each version is counted once.
+    // then a third reading it all again: each version is counted once. Each consumer
+    // saw every version, and counted it now or found its marker; between them, each
+    // version was added exactly once.
     let (a, b) = tokio::join!(
         leadwatch_e2e::count_stream(&s.table),
         leadwatch_e2e::count_stream(&s.table)
     );
-    // Each saw every version: counted now, or found counted (its marker, or its chunk's
-    // token when both sent the same chunk at once, which DynamoDB answers as done).
     for summary in [&a, &b] {
         assert_eq!(
             summary.counted.added + summary.counted.already_counted,
@@ -245,8 +245,14 @@ async fn rollups_stay_exact_under_concurrent_mqls_and_a_replayed_stream() {
             "{a:?} {b:?}"
         );
     }
+    assert_eq!(
+        a.counted.added + b.counted.added,
+        mqls as usize,
+        "{a:?} {b:?}"
+    );
     let again = leadwatch_e2e::count_stream(&s.table).await;
     assert_eq!(again.counted.added, 0, "{again:?}");
+    assert_eq!(again.counted.already_counted, mqls as usize, "{again:?}");
 
     // One batch handed to the function twice, as Lambda retries it.
     let config = moto().sdk_config().await;

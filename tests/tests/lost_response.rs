@@ -124,6 +124,70 @@ async fn accept_losing_the_answer_of(operation: &'static str, idempotency_key: O
     );
 }
 
+#[tokio::test]
+async fn a_rollup_whose_committed_transaction_lost_its_answer_counts_once() {
+    let config = moto().sdk_config().await;
+    let table = unique_name("lost-rollup");
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+    store.create_table().await.unwrap();
+    let contract = Arc::new(Contract::default_contract().unwrap());
+    let lead = fast_lane_mql(&contract);
+    store.import(std::slice::from_ref(&lead)).await.unwrap();
+    let app = DispositionApp {
+        store: store.clone(),
+        contract,
+    };
+    let req = HttpRequest::builder()
+        .method("POST")
+        .uri(format!("/leads/{}/accept", lead.lead_id))
+        .header("content-type", "application/json")
+        .body(Body::Text("{}".into()))
+        .unwrap();
+    let r =
+        leadwatch_api::disposition::handle(&app, signed_in(req), mql_at() + Duration::minutes(20))
+            .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The rollup function's counting transaction commits; its answer is lost; the SDK
+    // sends the same request again and DynamoDB answers it by its token.
+    let lose = LoseResponses::new("TransactWriteItems", 1);
+    let lossy = aws_sdk_dynamodb::config::Builder::from(&config)
+        .interceptor(lose.clone())
+        .build();
+    let rollup_store = Store::new(aws_sdk_dynamodb::Client::from_conf(lossy), &table);
+    let first = leadwatch_rollup::count_local_stream(&config, &rollup_store, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(lose.lost(), 1, "the counting transaction's answer was lost");
+    assert!(first.counted.added >= 1, "{first:?}");
+    assert_eq!(
+        first.counted.already_counted, 0,
+        "its own retry is not a redelivery: {first:?}"
+    );
+    // The stream delivered again, in the same second: found counted, added nothing.
+    let again = leadwatch_e2e::count_stream(&table).await;
+    assert_eq!(again.counted.added, 0, "{again:?}");
+    assert_eq!(
+        again.counted.already_counted, first.counted.added,
+        "{again:?}"
+    );
+
+    let month = Month::of(mql_at().date_naive());
+    let team = store
+        .rollups(&[month])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.dimension == "team#ae-na")
+        .expect("the team's rollup");
+    assert_eq!(
+        team.counters.get("accepted"),
+        Some(&1),
+        "{:?}",
+        team.counters
+    );
+}
+
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.into())
 }

@@ -177,8 +177,13 @@ impl Store {
             .collect();
         summary.already_counted +=
             versions.iter().filter(|v| !v.increments.is_empty()).count() - unique.len();
+        // This delivery's own tokens: see `chunk_token`.
+        let mut delivery = [0u8; 16];
+        getrandom::fill(&mut delivery)
+            .map_err(|e| StoreError::Aws(format!("no random bytes for a request token: {e}")))?;
         for chunk in unique.chunks(VERSIONS_PER_TRANSACTION) {
-            self.add_chunk(chunk.to_vec(), now, &mut summary).await?;
+            self.add_chunk(chunk.to_vec(), &delivery, now, &mut summary)
+                .await?;
         }
         Ok(summary)
     }
@@ -186,6 +191,7 @@ impl Store {
     async fn add_chunk(
         &self,
         mut pending: Vec<&CountedVersion>,
+        delivery: &[u8; 16],
         now: DateTime<Utc>,
         summary: &mut CountsAdded,
     ) -> Result<(), StoreError> {
@@ -237,7 +243,7 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items))
-                .client_request_token(chunk_token(&self.table, expires, &pending))
+                .client_request_token(chunk_token(&self.table, delivery, &pending))
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
@@ -293,15 +299,19 @@ impl Store {
 /// A rollup item's (month, dimension).
 type RollupKey = (String, String);
 
-/// The ClientRequestToken of one chunk: the versions it counts, and their markers'
-/// expiry (the rest of the request follows from the versions). A retry of a chunk whose
-/// answer was lost is told it succeeded instead of finding its own markers. A batch
-/// delivered again later stamps another expiry, so it is another request, not a
-/// mismatched reuse of the token: its markers' conditions drop what was counted.
-fn chunk_token(table: &str, expires: i64, versions: &[&CountedVersion]) -> String {
+/// The ClientRequestToken of one chunk: this delivery's random bytes and the versions
+/// it counts (the rest of the request follows from them). The SDK's retry of a chunk
+/// whose answer was lost sends the same token and is told it succeeded, instead of
+/// finding its own markers. Anything else is another delivery with another token, even
+/// within the same second or of the very same records: a redelivered batch, or two
+/// consumers racing. Its markers' conditions then drop what was counted, and it reports
+/// those versions as already counted. (A token made of the versions and the time alone
+/// would have DynamoDB answer such a redelivery "done", and the function log versions
+/// as added that added nothing.)
+fn chunk_token(table: &str, delivery: &[u8; 16], versions: &[&CountedVersion]) -> String {
     let mut hash = Sha256::new();
     hash.update(table.as_bytes());
-    hash.update(expires.to_be_bytes());
+    hash.update(delivery);
     for v in versions {
         hash.update([0]);
         hash.update(v.lead_id.as_bytes());
