@@ -446,7 +446,15 @@ async fn export_of_100k_leads_has_bounded_memory() {
         leadwatch_e2e::exports::http_get(done["url"].as_str().expect("a link")).await;
     assert_eq!(status, 200);
     println!("CSV in S3: {} bytes", csv.len());
+    let csv_bytes = csv.len() as u64;
     drop(csv);
+    // Bounded: the job holds a page of items and a multipart part or two (8 MiB each),
+    // never the file. (This process read the finished CSV only after measuring.)
+    assert!(
+        job_peak.saturating_sub(before) * 1024 < csv_bytes,
+        "the export job grew the process by {} KiB for a {csv_bytes}-byte CSV",
+        job_peak.saturating_sub(before)
+    );
 
     // The CLI, under /usr/bin/time -v when there is one.
     let binary = leadwatch_e2e::runtime_api::function_binary("leadwatch");
@@ -492,4 +500,17 @@ async fn export_of_100k_leads_has_bounded_memory() {
         peak.trim()
     );
     assert_eq!(rows, expected_rows);
+    // The CLI writes each page as it reads it: its whole process stays within the CSV's
+    // size and a fixed allowance for the binary and the SDK (39 MB for a 30.6 MB file
+    // when measured; holding the file alone would take it past the bound).
+    if let Some(kib) = peak
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.trim().parse::<u64>().ok())
+    {
+        assert!(
+            kib * 1024 < csv_bytes + 32 * 1024 * 1024,
+            "leadwatch export peaked at {kib} KiB for a {csv_bytes}-byte CSV"
+        );
+    }
 }
