@@ -67,29 +67,63 @@ async fn an_accept_whose_committed_put_lost_its_answer_gets_200_not_409() {
     accept_losing_the_answer_of("PutItem", None).await;
 }
 
-async fn accept_losing_the_answer_of(operation: &'static str, idempotency_key: Option<&str>) {
+/// A fresh table holding one fast-lane MQL, and a store on it that sees every answer.
+async fn table_with_an_mql(prefix: &str) -> (String, Store, Arc<Contract>, LeadState) {
     let config = moto().sdk_config().await;
-    let table = unique_name("lost");
+    let table = unique_name(prefix);
     let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
     store.create_table().await.unwrap();
     let contract = Arc::new(Contract::default_contract().unwrap());
     let lead = fast_lane_mql(&contract);
     store.import(std::slice::from_ref(&lead)).await.unwrap();
+    (table, store, contract, lead)
+}
 
+/// A store on `table` whose client loses the first answer to `operation`.
+async fn store_losing_first_answer_to(
+    operation: &'static str,
+    table: &str,
+) -> (LoseResponses, Store) {
     let lose = LoseResponses::new(operation, 1);
-    let lossy = aws_sdk_dynamodb::config::Builder::from(&config)
+    let lossy = aws_sdk_dynamodb::config::Builder::from(&moto().sdk_config().await)
         .interceptor(lose.clone())
         .build();
-    let app = DispositionApp {
-        store: Store::new(aws_sdk_dynamodb::Client::from_conf(lossy), &table),
-        contract,
-    };
-    let mut req = HttpRequest::builder()
+    (
+        lose,
+        Store::new(aws_sdk_dynamodb::Client::from_conf(lossy), table),
+    )
+}
+
+fn accept_request(lead_id: &str) -> HttpRequest<Body> {
+    HttpRequest::builder()
         .method("POST")
-        .uri(format!("/leads/{}/accept", lead.lead_id))
+        .uri(format!("/leads/{lead_id}/accept"))
         .header("content-type", "application/json")
         .body(Body::Text("{}".into()))
-        .unwrap();
+        .unwrap()
+}
+
+/// The acceptances counted in the MQL's team rollup for its month.
+async fn accepted_in_team_rollup(store: &Store) -> Option<i64> {
+    let month = Month::of(mql_at().date_naive());
+    let team = store
+        .rollups(&[month])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.dimension == "team#ae-na")
+        .expect("the team's rollup");
+    team.counters.get("accepted").copied()
+}
+
+async fn accept_losing_the_answer_of(operation: &'static str, idempotency_key: Option<&str>) {
+    let (table, store, contract, lead) = table_with_an_mql("lost").await;
+    let (lose, lossy_store) = store_losing_first_answer_to(operation, &table).await;
+    let app = DispositionApp {
+        store: lossy_store,
+        contract,
+    };
+    let mut req = accept_request(&lead.lead_id);
     if let Some(key) = idempotency_key {
         req.headers_mut()
             .insert("idempotency-key", key.parse().unwrap());
@@ -108,53 +142,28 @@ async fn accept_losing_the_answer_of(operation: &'static str, idempotency_key: O
     let history = store.history(&lead.lead_id).await.unwrap();
     assert_eq!(history.iter().filter(|e| e.kind == "accept").count(), 1);
     leadwatch_e2e::count_stream(&table).await;
-    let month = Month::of(mql_at().date_naive());
-    let team = store
-        .rollups(&[month])
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|i| i.dimension == "team#ae-na")
-        .expect("the team's rollup");
-    assert_eq!(
-        team.counters.get("accepted"),
-        Some(&1),
-        "{:?}",
-        team.counters
-    );
+    assert_eq!(accepted_in_team_rollup(&store).await, Some(1));
 }
 
 #[tokio::test]
 async fn a_rollup_whose_committed_transaction_lost_its_answer_counts_once() {
-    let config = moto().sdk_config().await;
-    let table = unique_name("lost-rollup");
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
-    store.create_table().await.unwrap();
-    let contract = Arc::new(Contract::default_contract().unwrap());
-    let lead = fast_lane_mql(&contract);
-    store.import(std::slice::from_ref(&lead)).await.unwrap();
+    let (table, store, contract, lead) = table_with_an_mql("lost-rollup").await;
     let app = DispositionApp {
         store: store.clone(),
         contract,
     };
-    let req = HttpRequest::builder()
-        .method("POST")
-        .uri(format!("/leads/{}/accept", lead.lead_id))
-        .header("content-type", "application/json")
-        .body(Body::Text("{}".into()))
-        .unwrap();
-    let r =
-        leadwatch_api::disposition::handle(&app, signed_in(req), mql_at() + Duration::minutes(20))
-            .await;
+    let r = leadwatch_api::disposition::handle(
+        &app,
+        signed_in(accept_request(&lead.lead_id)),
+        mql_at() + Duration::minutes(20),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // The rollup function's counting transaction commits; its answer is lost; the SDK
     // sends the same request again and DynamoDB answers it by its token.
-    let lose = LoseResponses::new("TransactWriteItems", 1);
-    let lossy = aws_sdk_dynamodb::config::Builder::from(&config)
-        .interceptor(lose.clone())
-        .build();
-    let rollup_store = Store::new(aws_sdk_dynamodb::Client::from_conf(lossy), &table);
+    let (lose, rollup_store) = store_losing_first_answer_to("TransactWriteItems", &table).await;
+    let config = moto().sdk_config().await;
     let first = leadwatch_rollup::count_local_stream(&config, &rollup_store, Utc::now())
         .await
         .unwrap();
@@ -164,28 +173,15 @@ async fn a_rollup_whose_committed_transaction_lost_its_answer_counts_once() {
         first.counted.already_counted, 0,
         "its own retry is not a redelivery: {first:?}"
     );
-    // The stream delivered again, in the same second: found counted, added nothing.
+    // The stream delivered again straight after (most often within the same second):
+    // found counted, added nothing.
     let again = leadwatch_e2e::count_stream(&table).await;
     assert_eq!(again.counted.added, 0, "{again:?}");
     assert_eq!(
         again.counted.already_counted, first.counted.added,
         "{again:?}"
     );
-
-    let month = Month::of(mql_at().date_naive());
-    let team = store
-        .rollups(&[month])
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|i| i.dimension == "team#ae-na")
-        .expect("the team's rollup");
-    assert_eq!(
-        team.counters.get("accepted"),
-        Some(&1),
-        "{:?}",
-        team.counters
-    );
+    assert_eq!(accepted_in_team_rollup(&store).await, Some(1));
 }
 
 fn s(v: &str) -> AttributeValue {
